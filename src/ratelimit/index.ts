@@ -1,0 +1,10 @@
+export type { RateLimitDecision, RateLimiter, RateLimitOptions } from "./rate-limiter";
+export { createMemoryRateLimiter } from "./memory-limiter";
+export type { MemoryRateLimiter, MemoryRateLimiterOptions } from "./memory-limiter";
+export { createRedisRateLimiter } from "./redis-limiter";
+export type { RedisRateLimiter, RedisRateLimiterOptions } from "./redis-limiter";
+export { createResilientRateLimiter } from "./resilient-limiter";
+export type { LimiterLogger, ResilientRateLimiter, ResilientRateLimiterOptions } from "./resilient-limiter";
+export { createRedisClient, reconnectDelay, waitUntilReady } from "./redis-client";
+export type { RedisClientLogger, RedisClientOptions } from "./redis-client";
+export { RateLimiterTimeoutError } from "./errors";
