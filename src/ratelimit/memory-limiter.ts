@@ -9,6 +9,8 @@ export interface MemoryRateLimiterOptions extends RateLimitOptions {
 
 export interface MemoryRateLimiter extends RateLimiter {
   readonly mode: "memory";
+  health(): Promise<"ok">;
+  close(): Promise<void>;
   /** Number of keys currently holding state (for tests and diagnostics). */
   trackedKeys(): number;
 }

@@ -12,7 +12,12 @@ export interface RateLimitDecision {
   limit: number;
   /** Requests still allowed in the current window after this one. */
   remaining: number;
-  /** Epoch milliseconds at which the oldest counted request leaves the window (the next slot frees). */
+  /**
+   * Epoch milliseconds at which the oldest counted request leaves the window
+   * (the next slot frees); now + windowMs when the window was empty. The Redis
+   * limiter reports this on Redis's clock, so for relative headers prefer
+   * retryAfterMs, which is skew-free.
+   */
   resetAtMs: number;
   /** When rejected: milliseconds until a retry can succeed (>= 1). 0 when allowed. */
   retryAfterMs: number;
@@ -21,7 +26,7 @@ export interface RateLimitDecision {
 export interface RateLimiter {
   /** Counts one request for `key` if allowed. Never throws for an allowed/denied answer. */
   check(key: string): Promise<RateLimitDecision>;
-  /** Which backend answered the last check: "redis", "memory", or "memory-fallback". */
+  /** Which backend answered the last check: "redis", "memory", or "memory-fallback" (resilient limiter on its fallback). */
   readonly mode?: string;
   /** Health of the backing store for /health/ready. */
   health?(): Promise<"ok" | "degraded" | "disabled">;

@@ -33,6 +33,10 @@ export interface RedisRateLimiterOptions extends RateLimitOptions {
 
 export interface RedisRateLimiter extends RateLimiter {
   readonly mode: "redis";
+  /** PING within timeoutMs. */
+  health(): Promise<"ok" | "degraded">;
+  /** No-op: the Redis client belongs to the caller. */
+  close(): Promise<void>;
 }
 
 /**

@@ -24,6 +24,10 @@ export interface ResilientRateLimiterOptions {
 export interface ResilientRateLimiter extends RateLimiter {
   /** Primary's mode (e.g. "redis") when it answered last, "memory-fallback" otherwise. */
   readonly mode: string;
+  /** "degraded" while the primary is failing (or its own health says so), else the primary's health. */
+  health(): Promise<"ok" | "degraded" | "disabled">;
+  /** Closes primary and fallback (the Redis limiter leaves its client open). */
+  close(): Promise<void>;
 }
 
 /**

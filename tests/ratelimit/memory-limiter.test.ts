@@ -158,6 +158,6 @@ describe("memory rate limiter", () => {
   test("reports mode and health", async () => {
     const limiter = createMemoryRateLimiter({ limit: 1, windowMs: 1000 });
     expect(limiter.mode).toBe("memory");
-    expect(await limiter.health!()).toBe("ok");
+    expect(await limiter.health()).toBe("ok");
   });
 });

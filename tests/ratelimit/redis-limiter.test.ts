@@ -124,7 +124,7 @@ describe.skipIf(!REDIS_URL)("redis rate limiter (real Redis)", () => {
     const decisions = await Promise.all(Array.from({ length: 200 }, () => limiter.check("same-ms")));
     expect(decisions.every((d) => d.allowed)).toBe(true);
 
-    const entries = await admin.zrange(`${prefix}same-ms`, 0, -1, "WITHSCORES");
+    const entries = await admin.zrange(`${prefix}same-ms`, "0", "-1", "WITHSCORES");
     expect(entries.length / 2).toBe(200);
     const perMillisecond = new Map<number, number>();
     for (let i = 1; i < entries.length; i += 2) {
