@@ -1,0 +1,36 @@
+import type { Logger } from "pino";
+import type { Tracer } from "@opentelemetry/api";
+import type { Config } from "../config";
+import type { EventStore } from "../storage/event-store";
+import type { RateLimiter } from "../ratelimit/rate-limiter";
+import type { Metrics } from "../observability/metrics";
+import type { ApiKeyRegistry } from "../auth/api-keys";
+
+/** Everything the app needs from the outside world, handed to createApp. */
+export interface AppDeps {
+  config: Config;
+  store: EventStore;
+  limiter: RateLimiter;
+  logger: Logger;
+  /** Optional: without a tracer no spans are made (tracing off costs nothing). */
+  tracer?: Tracer;
+  metrics?: Metrics;
+  /** Milliseconds since the epoch; injectable so tests can move time. */
+  now?: () => number;
+  /** Reports whether the process is draining; readiness turns 503 when true. */
+  isShuttingDown?: () => boolean;
+}
+
+/** Variables set by middleware and read by handlers, typed once for the whole app. */
+export interface AppVariables {
+  deps: AppDeps;
+  requestId: string;
+  tenantId: string;
+  logger: Logger;
+  /** Set by handlers that ingest, for the request log line and metrics. */
+  ingestStats?: { ingested: number; duplicates: number };
+}
+
+export interface AppEnv {
+  Variables: AppVariables;
+}

@@ -1,0 +1,45 @@
+import { createMiddleware } from "hono/factory";
+import { routePath } from "hono/route";
+import type { AppEnv } from "../context";
+
+/**
+ * One structured log line per request (requestId, tenant, method, route,
+ * status, duration, ingest counts) and the HTTP metrics. Headers are never
+ * logged, so the API key cannot leak from here.
+ */
+export const requestLog = createMiddleware<AppEnv>(async function requestLog(c, next) {
+  const started = performance.now();
+  const { deps } = c.var;
+  c.set("logger", deps.logger.child({ requestId: c.var.requestId }));
+  await next();
+
+  const durationMs = Math.round((performance.now() - started) * 100) / 100;
+  const route = matchedRoute(c);
+  const status = c.res.status;
+  const stats = c.var.ingestStats;
+  const line = {
+    method: c.req.method,
+    route,
+    status,
+    durationMs,
+    ...(stats ? { ingested: stats.ingested, duplicates: stats.duplicates } : {}),
+  };
+  // c.var.logger already carries requestId, and tenant once authenticated.
+  if (status >= 500) c.var.logger.error(line, "request");
+  else c.var.logger.info(line, "request");
+
+  if (deps.metrics) {
+    deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
+    deps.metrics.httpDuration.observe({ method: c.req.method, route }, durationMs / 1000);
+    if (stats && c.var.tenantId) {
+      deps.metrics.eventsIngested.inc({ tenant: c.var.tenantId }, stats.ingested);
+      deps.metrics.eventsDuplicate.inc({ tenant: c.var.tenantId }, stats.duplicates);
+    }
+  }
+});
+
+/** The route pattern (e.g. "/ingest"), never the raw path, so labels stay few. */
+export function matchedRoute(c: Parameters<typeof routePath>[0]): string {
+  const path = routePath(c, -1);
+  return !path || path === "*" || path.endsWith("/*") ? "unmatched" : path;
+}

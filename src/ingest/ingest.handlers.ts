@@ -1,0 +1,28 @@
+import type { Context } from "hono";
+import { ApiError } from "../http/api-error";
+import type { AppEnv } from "../http/context";
+import { bodyFormat, parseEvents } from "./parse-events";
+import { readBody } from "./read-body";
+import { validateEvents } from "./validate-events";
+
+export async function ingestEvents(c: Context<AppEnv>) {
+  const { config, store, now = Date.now } = c.var.deps;
+
+  const format = bodyFormat(c.req.header("content-type"));
+  const bytes = await readBody(c.req.raw, config.MAX_BODY_BYTES);
+  const items = parseEvents(bytes, format);
+  if (items.length > config.MAX_BATCH) {
+    throw new ApiError("batch_too_large", `A batch holds at most ${config.MAX_BATCH} events; this one has ${items.length}`);
+  }
+
+  const outcome = validateEvents(items, now());
+  if (!outcome.ok) {
+    throw new ApiError("validation_failed", `${outcome.details.length} problem(s) in the batch; nothing was stored`, {
+      details: outcome.details,
+    });
+  }
+
+  const result = await store.ingest(c.var.tenantId, outcome.events);
+  c.set("ingestStats", result);
+  return c.json({ ...result, message: "Events ingested successfully" }, 200);
+}

@@ -1,0 +1,78 @@
+import {
+  context as otelContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context as OtelContext,
+  type Span,
+  type Tracer,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../http/context";
+import { matchedRoute } from "../http/middleware/request-log";
+
+/**
+ * Request tracing without global state: the tracer is handed in through deps,
+ * the incoming `traceparent` is read with an explicit propagator, and child
+ * spans take their parent from the Hono context, not from an async context
+ * manager. Without a tracer every helper here is a no-op.
+ */
+const propagator = new W3CTraceContextPropagator();
+const headerGetter = {
+  keys: (headers: Headers) => [...headers.keys()],
+  get: (headers: Headers, key: string) => headers.get(key) ?? undefined,
+};
+
+const SPAN_CONTEXT = "otelContext" as const;
+
+export const tracing = createMiddleware<AppEnv>(async function tracing(c, next) {
+  const tracer = c.var.deps.tracer;
+  if (!tracer) return next();
+
+  const parent = propagator.extract(otelContext.active(), c.req.raw.headers, headerGetter);
+  const span = tracer.startSpan(`${c.req.method} ${c.req.path}`, { kind: SpanKind.SERVER }, parent);
+  const spanContext = trace.setSpan(parent, span);
+  (c as unknown as { set(key: string, value: unknown): void }).set(SPAN_CONTEXT, spanContext);
+  c.set("logger", c.var.logger.child({ traceId: span.spanContext().traceId }));
+  try {
+    await next();
+  } finally {
+    const route = matchedRoute(c);
+    span.updateName(`${c.req.method} ${route}`);
+    span.setAttributes({
+      "http.request.method": c.req.method,
+      "http.route": route,
+      "http.response.status_code": c.res.status,
+      "url.path": c.req.path,
+      ...(c.var.requestId ? { "http.request.id": c.var.requestId } : {}),
+      ...(c.var.tenantId ? { "tenant.id": c.var.tenantId } : {}),
+    });
+    if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${c.res.status}` });
+    span.end();
+  }
+});
+
+/** Runs `work` inside a child span of the request span (or plainly when tracing is off). */
+export async function withSpan<T>(
+  c: Context<AppEnv>,
+  name: string,
+  attributes: Record<string, string | number>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const tracer: Tracer | undefined = c.var.deps.tracer;
+  const parent = (c as unknown as { get(key: string): OtelContext | undefined }).get(SPAN_CONTEXT);
+  if (!tracer || !parent) return work();
+  const span: Span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
+  try {
+    return await work();
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+

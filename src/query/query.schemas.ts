@@ -1,0 +1,66 @@
+import { z } from "@hono/zod-openapi";
+import { EventTypeSchema, TimestampSchema } from "../ingest/event-schema";
+
+export const GROUP_BY = ["service", "eventType"] as const;
+
+export const QueryRequestSchema = z
+  .object({
+    startTime: TimestampSchema.optional().openapi({ description: "Inclusive; default: endTime - 24 h" }),
+    endTime: TimestampSchema.optional().openapi({ description: "Inclusive; default: now" }),
+    eventType: EventTypeSchema.optional(),
+    serviceName: z.string().min(1).max(128).optional(),
+    page: z.number().int().min(1).default(1).openapi({ description: "1-based page (offset pagination)" }),
+    limit: z.number().int().min(1).max(1000).default(100),
+    groupBy: z.enum(GROUP_BY).optional().openapi({ description: "Count events per key instead of listing them" }),
+    cursor: z
+      .string()
+      .max(2048)
+      .optional()
+      .openapi({ description: "nextCursor from a previous answer: continue after its last event, with its filters" }),
+  })
+  .refine((q) => !q.startTime || !q.endTime || Date.parse(q.startTime) <= Date.parse(q.endTime), {
+    message: "startTime must not be after endTime",
+    path: ["startTime"],
+  })
+  .openapi("QueryRequest");
+
+export type QueryRequest = z.infer<typeof QueryRequestSchema>;
+
+export const StoredEventSchema = z
+  .object({
+    eventId: z.string(),
+    eventType: EventTypeSchema,
+    serviceName: z.string(),
+    timestamp: z.string().openapi({ format: "date-time" }),
+    payload: z.record(z.string(), z.unknown()),
+    receivedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("StoredEvent");
+
+export const PaginationSchema = z
+  .object({
+    page: z.number().int(),
+    limit: z.number().int(),
+    total: z.number().int().openapi({ description: "Events matching the filters (exact)" }),
+    totalPages: z.number().int(),
+    hasNext: z.boolean(),
+    hasPrev: z.boolean(),
+  })
+  .openapi("Pagination");
+
+export const EventsPageSchema = z
+  .object({
+    data: z.array(StoredEventSchema),
+    pagination: PaginationSchema,
+    nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
+  })
+  .openapi("EventsPage");
+
+export const GroupCountsSchema = z
+  .object({
+    data: z.array(z.object({ key: z.string(), count: z.number().int() })),
+    total: z.number().int(),
+  })
+  .openapi("GroupCounts");
+
+export const QueryResponseSchema = z.union([EventsPageSchema, GroupCountsSchema]).openapi("QueryResponse");

@@ -1,0 +1,132 @@
+/**
+ * The process entry: reads the environment, opens connections, listens, and
+ * shuts down in order. Everything else is built by createApp from what is
+ * opened here.
+ */
+import { createApp } from "./app";
+import { ConfigError, parseConfig, type Config } from "./config";
+import { createLogger } from "./observability/logger";
+import { createMetrics } from "./observability/metrics";
+import { createTracerProvider } from "./observability/tracer-provider";
+import {
+  createMemoryRateLimiter,
+  createRedisClient,
+  createRedisRateLimiter,
+  createResilientRateLimiter,
+  type RateLimiter,
+} from "./ratelimit";
+import { openStore } from "./storage/open-store";
+import type { Logger } from "pino";
+import type { Metrics } from "./observability/metrics";
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`telemetry-vault: configuration error\n${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+function canPrettyPrint(config: Config): boolean {
+  if (!process.stdout.isTTY || config.NODE_ENV === "production") return false;
+  try {
+    require.resolve("pino-pretty"); // a dev dependency: absent in production images
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function createLimiter(config: Config, logger: Logger, metrics: Metrics) {
+  const limits = { limit: config.RATE_LIMIT_MAX_REQUESTS, windowMs: config.RATE_LIMIT_WINDOW_MS };
+  const memory = createMemoryRateLimiter(limits);
+  if (!config.REDIS_URL) return { limiter: memory as RateLimiter, redis: undefined };
+
+  const redis = createRedisClient(config.REDIS_URL, {
+    commandTimeoutMs: config.RATE_LIMIT_TIMEOUT_MS + 50,
+    logger,
+  });
+  const limiter = createResilientRateLimiter({
+    primary: createRedisRateLimiter({ redis, ...limits, timeoutMs: config.RATE_LIMIT_TIMEOUT_MS }),
+    fallback: memory,
+    logger,
+    onFallback: () => metrics.limiterFallbacks.inc(),
+  });
+  return { limiter: limiter as RateLimiter, redis };
+}
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, pretty: canPrettyPrint(config) });
+
+  const store = await openStore(config, logger);
+  store.migration.catch((error) => {
+    logger.fatal({ err: error }, "migration failed");
+    process.exit(1);
+  });
+  const metrics = createMetrics({ poolStats: () => store.poolStats() });
+  const { limiter, redis } = createLimiter(config, logger, metrics);
+  const tracing = config.ENABLE_TRACING ? createTracerProvider(config) : undefined;
+
+  let shuttingDown = false;
+  const app = createApp({
+    config,
+    store,
+    limiter,
+    logger,
+    metrics,
+    tracer: tracing?.getTracer("telemetry-vault"),
+    isShuttingDown: () => shuttingDown,
+  });
+
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    fetch: app.fetch,
+    idleTimeout: config.HTTP_IDLE_TIMEOUT_S,
+    // Bodies are size-checked while streaming (after decompression); this is
+    // only the outer bound for raw bytes on the wire.
+    maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024,
+  });
+  logger.info(
+    {
+      port: server.port,
+      store: store.kind,
+      location: store.location,
+      rateLimiter: redis ? "redis" : "memory",
+      tracing: Boolean(tracing),
+    },
+    `telemetry-vault listening on http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${server.port} (store: ${store.kind === "embedded" ? `embedded PGlite in ${store.location}` : `PostgreSQL at ${store.location}`})`,
+  );
+
+  async function shutdown(signal: string) {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, "shutting down: draining in-flight requests");
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutdown deadline passed; exiting");
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    deadline.unref?.();
+    try {
+      await server.stop(false); // stop accepting, wait for in-flight requests
+      await store.close();
+      await redis?.quit().catch(() => redis.disconnect());
+      await tracing?.shutdown();
+      logger.info("shutdown complete");
+      logger.flush?.();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, "error during shutdown");
+      process.exit(1);
+    }
+  }
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+await main();

@@ -1,0 +1,100 @@
+import postgres, { type Options } from "postgres";
+import type { Logger } from "pino";
+import { databaseUrl, type Config } from "../config";
+import { startEmbeddedPostgres } from "./embedded";
+import { isTransientStorageError } from "./errors";
+import { migrateUp } from "./migrations";
+import { createPostgresEventStore } from "./postgres-store";
+
+export type OpenedStore = ReturnType<typeof createPostgresEventStore> & {
+  /** Where the data lives, for the start-up log line (never credentials). */
+  location: string;
+  /** Settles when the schema is migrated; rejects only on a non-transient migration error. */
+  migration: Promise<void>;
+};
+
+/** Client settings shared by the real server and the embedded store. */
+function clientOptions(config: Config): Options<{}> {
+  return {
+    max: config.DB_POOL_MAX,
+    connect_timeout: Math.max(1, Math.ceil(config.DB_ACQUIRE_TIMEOUT_MS / 1000)),
+    idle_timeout: 60,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: {
+      application_name: "telemetry-vault",
+      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+      // A 200 means committed and flushed: never let a session relax this.
+      synchronous_commit: "on",
+      // Window queries vary wildly in selectivity; a generic plan cached by
+      // prepared statements can be 5x slower than a custom one.
+      plan_cache_mode: "force_custom_plan",
+    } as Record<string, string | number>,
+  };
+}
+
+/**
+ * Keeps trying to migrate while the database is unreachable, so the service
+ * can boot before PostgreSQL and become ready as soon as it answers.
+ */
+async function migrateWhenReachable(sql: postgres.Sql, logger: Logger, retryMs = 500): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const applied = await migrateUp(sql);
+      if (applied.length > 0) logger.info({ applied }, "migrations applied");
+      return;
+    } catch (error) {
+      if (!isTransientStorageError(error)) throw error;
+      if (attempt === 1) logger.warn({ err: error }, "database not reachable yet; will keep trying to migrate");
+      await Bun.sleep(retryMs);
+    }
+  }
+}
+
+/**
+ * Opens the event store named by the config: PostgreSQL when DATABASE_URL or
+ * DB_HOST is set, otherwise the embedded store in DATA_DIR.
+ */
+export async function openStore(config: Config, logger: Logger): Promise<OpenedStore> {
+  const url = databaseUrl(config);
+  if (url) {
+    const sql = postgres(url, clientOptions(config));
+    let schemaReady = !config.MIGRATE_ON_START;
+    const migration = config.MIGRATE_ON_START
+      ? migrateWhenReachable(sql, logger).then(() => void (schemaReady = true))
+      : Promise.resolve();
+    const store = createPostgresEventStore({
+      sql,
+      kind: "postgres",
+      poolMax: config.DB_POOL_MAX,
+      acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
+      insertChunkSize: config.INGEST_BATCH_SIZE,
+      isSchemaReady: () => schemaReady,
+    });
+    const { hostname, port, pathname } = new URL(url);
+    return Object.assign(store, { location: `${hostname}:${port || 5432}${pathname}`, migration });
+  }
+
+  const embedded = await startEmbeddedPostgres(config.DATA_DIR);
+  // PGlite is a single session: several client connections would interleave
+  // their transactions, so the pool is exactly one connection.
+  const sql = postgres({ ...clientOptions(config), ...embedded.connection, max: 1 });
+  await migrateUp(sql);
+  const store = createPostgresEventStore({
+    sql,
+    kind: "embedded",
+    poolMax: 1,
+    acquireTimeoutMs: Math.max(config.DB_ACQUIRE_TIMEOUT_MS, 5000),
+    insertChunkSize: config.INGEST_BATCH_SIZE,
+  });
+  const closeClient = store.close;
+  return Object.assign(store, {
+    location: embedded.dataDir,
+    migration: Promise.resolve(),
+    async close() {
+      await closeClient();
+      await embedded.close();
+    },
+  });
+}
