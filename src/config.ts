@@ -64,6 +64,8 @@ export const ConfigSchema = z.object({
   DB_USERNAME: optionalString,
   DB_PASSWORD: optionalString,
   DB_DATABASE: optionalString,
+  /** Schema holding the tables (created if missing); default: the server's search_path (public). */
+  DB_SCHEMA: optionalString.refine((v) => v === undefined || /^[a-z_][a-z0-9_]{0,62}$/.test(v), "lowercase letters, digits and _"),
   DB_POOL_MAX: int(10, 1, 1000),
   /** How long a request may wait for a free database connection before it gets 503. */
   DB_ACQUIRE_TIMEOUT_MS: int(2000, 1),

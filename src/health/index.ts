@@ -55,10 +55,12 @@ export function createHealthRouter() {
   router.openapi(livenessRoute, (c) => c.json({ status: "ok" as const }, 200));
 
   router.openapi(readinessRoute, async (c) => {
-    const { store, limiter, isShuttingDown } = c.var.deps;
+    const { store, limiter, isShuttingDown, config } = c.var.deps;
     const [postgres, redis] = await Promise.all([
       within(store.ping(), DEPENDENCY_TIMEOUT_MS).then(() => "ok" as const, () => "down" as const),
-      limiter.health ? within(limiter.health(), DEPENDENCY_TIMEOUT_MS).catch(() => "degraded" as const) : "disabled" as const,
+      config.REDIS_URL && limiter.health
+        ? within(limiter.health(), DEPENDENCY_TIMEOUT_MS).then((state) => (state === "ok" ? "ok" as const : "degraded" as const), () => "degraded" as const)
+        : ("disabled" as const),
     ]);
     const shutdown = isShuttingDown?.() ? ("draining" as const) : ("no" as const);
     const ready = postgres === "ok" && shutdown === "no";

@@ -115,7 +115,8 @@ export function truncateString(s: string, max: number): string {
  * a non-hex string that decodes as base64 is accepted too.
  */
 export function readId(v: unknown, what: string): string {
-  if (v === undefined || v === null) return "";
+  // protobufjs' default for an absent bytes field is an empty plain array.
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return "";
   if (isBytes(v)) return v.length === 0 ? "" : asBuffer(v).toString("hex");
   if (typeof v === "string") {
     if (HEX_RE.test(v)) return v.length % 2 === 0 ? v.toLowerCase() : invalidId(what);
@@ -303,4 +304,21 @@ export function readAttributes(kvs: unknown, depth: number = MAX_VALUE_DEPTH): J
     out[readString(kv.key, "attribute key")] = readAnyValue(kv.value, depth);
   }
   return out;
+}
+
+/** Known enum values by name; unknown ones (open enums) keep their number. */
+export function enumName(names: readonly string[], n: number): JsonValue {
+  return names[n] ?? n;
+}
+
+/** Counters that are almost always 0 are only written when they say something. */
+export function putCount(out: JsonObject, key: string, v: unknown): void {
+  const n = readInt32(v, key);
+  if (n) out[key] = n;
+}
+
+export function readBool(v: unknown, what: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === "boolean") return v;
+  throw new OtlpDecodeError(`${what} must be a boolean`);
 }

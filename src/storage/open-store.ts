@@ -30,6 +30,7 @@ function clientOptions(config: Config): Options<{}> {
       // Window queries vary wildly in selectivity; a generic plan cached by
       // prepared statements can be 5x slower than a custom one.
       plan_cache_mode: "force_custom_plan",
+      ...(config.DB_SCHEMA ? { search_path: config.DB_SCHEMA } : {}),
     } as Record<string, string | number>,
   };
 }
@@ -38,9 +39,10 @@ function clientOptions(config: Config): Options<{}> {
  * Keeps trying to migrate while the database is unreachable, so the service
  * can boot before PostgreSQL and become ready as soon as it answers.
  */
-async function migrateWhenReachable(sql: postgres.Sql, logger: Logger, retryMs = 500): Promise<void> {
+async function migrateWhenReachable(sql: postgres.Sql, config: Config, logger: Logger, retryMs = 500): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
+      if (config.DB_SCHEMA) await sql`CREATE SCHEMA IF NOT EXISTS ${sql(config.DB_SCHEMA)}`;
       const applied = await migrateUp(sql);
       if (applied.length > 0) logger.info({ applied }, "migrations applied");
       return;
@@ -62,7 +64,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
     const sql = postgres(url, clientOptions(config));
     let schemaReady = !config.MIGRATE_ON_START;
     const migration = config.MIGRATE_ON_START
-      ? migrateWhenReachable(sql, logger).then(() => void (schemaReady = true))
+      ? migrateWhenReachable(sql, config, logger).then(() => void (schemaReady = true))
       : Promise.resolve();
     const store = createPostgresEventStore({
       sql,
@@ -80,7 +82,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   // PGlite is a single session: several client connections would interleave
   // their transactions, so the pool is exactly one connection.
   const sql = postgres({ ...clientOptions(config), ...embedded.connection, max: 1 });
-  await migrateUp(sql);
+  await migrateWhenReachable(sql, config, logger);
   const store = createPostgresEventStore({
     sql,
     kind: "embedded",

@@ -41,6 +41,8 @@ interface EventRow {
  */
 export function createPostgresEventStore(options: PostgresStoreOptions): EventStore & {
   poolStats(): { inUse: number; waiting: number };
+  /** The underlying client, for migrations and operational tooling. */
+  sql: Sql;
 } {
   const { sql, kind, insertChunkSize, isSchemaReady = () => true } = options;
   const gate = new ConnectionGate(options.poolMax, options.acquireTimeoutMs);
@@ -93,6 +95,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
 
   return {
     kind,
+    sql,
     poolStats: () => gate.stats,
 
     async ingest(tenantId, events): Promise<IngestResult> {

@@ -1,0 +1,76 @@
+/**
+ * Keeps a payload under the store's 64 KiB limit by degrading it instead of
+ * rejecting the record: telemetry with one huge attribute (a stack trace, a
+ * request body) is still worth storing, minus the bulk, with a note saying so.
+ */
+import type { JsonObject, JsonValue } from "./values.ts";
+
+/** The store's limit is 64 KiB; keep a margin for any re-serialization on its side. */
+export const MAX_PAYLOAD_BYTES = 63 * 1024;
+const MAX_STRING_AFTER_TRUNCATION = 1024;
+
+/** Returns `json` untouched when it fits (the common case: one length check). */
+export function fitPayload(json: string): string {
+  if (json.length * 3 <= MAX_PAYLOAD_BYTES || Buffer.byteLength(json, "utf8") <= MAX_PAYLOAD_BYTES) return json;
+  return shrink(JSON.parse(json) as JsonObject);
+}
+
+/**
+ * Two steps, each only if still too large: cut every long string to 1 KiB,
+ * then drop whole top-level objects/arrays (attributes, events, body, resource,
+ * ...) largest first. Scalars (ids, name, timestamps) always survive, so the
+ * event stays findable. The `truncated` note records what was lost.
+ */
+function shrink(payload: JsonObject): string {
+  const note = {
+    reason: `payload exceeded ${MAX_PAYLOAD_BYTES} bytes`,
+    truncatedStrings: 0,
+    droppedFields: [] as string[],
+  };
+  const counter = { n: 0 };
+  for (const key of Object.keys(payload)) payload[key] = truncateStrings(payload[key], counter);
+  note.truncatedStrings = counter.n;
+  payload.truncated = note;
+  let json = JSON.stringify(payload);
+  while (Buffer.byteLength(json, "utf8") > MAX_PAYLOAD_BYTES) {
+    const largest = largestContainer(payload);
+    if (largest === null) break; // cannot happen: scalars are short by now
+    delete payload[largest];
+    note.droppedFields.push(largest);
+    json = JSON.stringify(payload);
+  }
+  return json;
+}
+
+function truncateStrings(v: JsonValue, counter: { n: number }): JsonValue {
+  if (typeof v === "string") {
+    if (v.length <= MAX_STRING_AFTER_TRUNCATION) return v;
+    counter.n++;
+    // Slicing may split a surrogate pair; toWellFormed repairs the cut.
+    return `${v.slice(0, MAX_STRING_AFTER_TRUNCATION).toWellFormed()}…`;
+  }
+  if (Array.isArray(v)) return v.map((x) => truncateStrings(x, counter));
+  if (v !== null && typeof v === "object") {
+    const out: JsonObject = Object.create(null);
+    for (const key of Object.keys(v)) {
+      out[truncateStrings(key, counter) as string] = truncateStrings(v[key], counter);
+    }
+    return out;
+  }
+  return v;
+}
+
+function largestContainer(payload: JsonObject): string | null {
+  let best: string | null = null;
+  let bestSize = -1;
+  for (const key of Object.keys(payload)) {
+    const v = payload[key];
+    if (key === "truncated" || v === null || typeof v !== "object") continue;
+    const size = JSON.stringify(v).length;
+    if (size > bestSize) {
+      best = key;
+      bestSize = size;
+    }
+  }
+  return best;
+}

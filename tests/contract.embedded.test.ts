@@ -1,0 +1,4 @@
+import { runContractSuite } from "./support/contract";
+import { openEmbeddedTestStore } from "./support/harness";
+
+runContractSuite("the embedded store (PGlite)", () => openEmbeddedTestStore());

@@ -1,0 +1,16 @@
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { ExportTraceServiceRequest } from "../../src/otlp/schema.ts";
+import { convertTraces } from "../../src/otlp/traces.ts";
+import { makeSpans } from "./fixtures.ts";
+const body = ProtobufTraceSerializer.serializeRequest(makeSpans(1000))!;
+const msgs = Array.from({ length: 60 }, () => ExportTraceServiceRequest.decode(body));
+let t0 = Bun.nanoseconds();
+for (const m of msgs) convertTraces(m as any);
+console.log("convert fresh objects", ((Bun.nanoseconds() - t0) / 1e3 / 60 / 1000).toFixed(2));
+t0 = Bun.nanoseconds();
+for (const m of msgs) convertTraces(m as any);
+console.log("convert again", ((Bun.nanoseconds() - t0) / 1e3 / 60 / 1000).toFixed(2));
+Bun.gc(true);
+t0 = Bun.nanoseconds();
+for (let i = 0; i < 60; i++) convertTraces(msgs[0] as any);
+console.log("convert same", ((Bun.nanoseconds() - t0) / 1e3 / 60 / 1000).toFixed(2));
