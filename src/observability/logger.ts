@@ -46,7 +46,7 @@ export function createLogger({ level, pretty = false, destination }: LoggerOptio
   return pino(options);
 }
 
-function safeError(error: unknown) {
+function safeError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   const { name, message, stack } = error;
   const code = (error as { code?: unknown }).code;

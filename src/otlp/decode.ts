@@ -44,7 +44,8 @@ export function decodeOtlp(signal: OtlpSignal, body: Uint8Array, encoding: OtlpE
 
 function parseProtobuf(type: protobuf.Type, body: Uint8Array): object {
   try {
-    return type.decode(body);
+    // A Buffer makes protobufjs use its Buffer reader (native UTF-8 decoding).
+    return type.decode(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   } catch (err) {
     throw asDecodeError(err, "invalid protobuf body");
   }

@@ -318,6 +318,20 @@ const descriptor = {
 // picks it up itself; fail at startup rather than corrupt timestamps later.
 if (!protobuf.util.Long) throw new Error("protobufjs was loaded without Long support; 64-bit fields would lose precision");
 
+/**
+ * proto3 makes protobufjs validate UTF-8 in JS and throw on bad bytes. We
+ * would rather keep the record: with validation off, a Buffer input is read
+ * by Buffer#utf8Slice (native, several times faster) and invalid sequences
+ * become U+FFFD, as OTLP/JSON clients would see them anyway.
+ */
+function lenientStrings(ns: { nested?: Record<string, any> }): void {
+  for (const child of Object.values(ns.nested ?? {})) {
+    if (child.fields) child.options = { features: { utf8_validation: "NONE" } };
+    lenientStrings(child);
+  }
+}
+lenientStrings(descriptor);
+
 const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
 
 export const ExportTraceServiceRequest = root.lookupType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest");

@@ -54,12 +54,12 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   async function inTenantTransaction<T>(tenantId: string, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
     assertSchemaReady();
     try {
-      return await gate.run(() =>
+      return (await gate.run(() =>
         sql.begin(async (tx) => {
           await tx`SELECT set_config('app.tenant_id', ${tenantId}, true)`;
           return work(tx);
         }),
-      );
+      )) as T;
     } catch (error) {
       translateStorageError(error);
     }
