@@ -1,15 +1,25 @@
 import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
-import type { EventFilter } from "../storage/event-store";
+import { BUCKET_MINUTES, type EventFilter } from "../storage/event-store";
 import { decodeCursor, encodeCursor, type CursorState } from "./cursor";
-import type { QueryRequest } from "./query.schemas";
+import { MAX_BUCKETS, type QueryRequest } from "./query.schemas";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
   const { store, now = Date.now } = c.var.deps;
   const tenantId = c.var.tenantId;
+
+  if (query.interval) {
+    if (query.cursor) throw mismatch("cursor", "a cursor cannot be combined with interval");
+    const filter = resolveFilter(tenantId, query, now());
+    if ((filter.endTime.getTime() - filter.startTime.getTime()) / (BUCKET_MINUTES[query.interval] * 60_000) > MAX_BUCKETS) {
+      throw mismatch("interval", `the window holds more than ${MAX_BUCKETS} buckets of that interval; pick a wider interval`);
+    }
+    const data = await store.timeBuckets(filter, query.interval, query.groupBy);
+    return c.json({ interval: query.interval, data, total: data.reduce((sum, row) => sum + row.count, 0) }, 200);
+  }
 
   if (query.groupBy) {
     if (query.cursor) throw mismatch("cursor", "a cursor cannot be combined with groupBy");

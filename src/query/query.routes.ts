@@ -10,7 +10,8 @@ export const queryRoute = createRoute({
   summary: "List or count the tenant's events in a time window",
   description:
     "Without groupBy: events newest first (timestamp, then eventId, descending), paged by `page` or by `cursor`. " +
-    "With groupBy: event counts per service or per event type. The window is inclusive at both ends.",
+    "With groupBy: event counts per service or per event type. With interval: counts per time bucket " +
+    "(and per groupBy key). The window is inclusive at both ends; counts are exact.",
   security: apiKeySecurity,
   request: {
     body: { required: false, content: { "application/json": { schema: QueryRequestSchema } } },

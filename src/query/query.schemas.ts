@@ -2,6 +2,10 @@ import { z } from "@hono/zod-openapi";
 import { EventTypeSchema, TimestampSchema } from "../ingest/event-schema";
 
 export const GROUP_BY = ["service", "eventType"] as const;
+export const INTERVALS = ["1m", "5m", "1h", "1d"] as const;
+/** A time series may have at most this many buckets (e.g. 1m over 7 days is 10 080). */
+export const MAX_BUCKETS = 20_000;
+const INTERVAL_MS = { "1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
 
 export const QueryRequestSchema = z
   .object({
@@ -12,6 +16,10 @@ export const QueryRequestSchema = z
     page: z.number().int().min(1).default(1).openapi({ description: "1-based page (offset pagination)" }),
     limit: z.number().int().min(1).max(1000).default(100),
     groupBy: z.enum(GROUP_BY).optional().openapi({ description: "Count events per key instead of listing them" }),
+    interval: z
+      .enum(INTERVALS)
+      .optional()
+      .openapi({ description: "Count events per time bucket of this width (per groupBy key when given), for charts" }),
     cursor: z
       .string()
       .max(2048)
@@ -22,6 +30,13 @@ export const QueryRequestSchema = z
     message: "startTime must not be after endTime",
     path: ["startTime"],
   })
+  .refine(
+    (q) => {
+      if (!q.interval || !q.startTime || !q.endTime) return true;
+      return (Date.parse(q.endTime) - Date.parse(q.startTime)) / INTERVAL_MS[q.interval] <= MAX_BUCKETS;
+    },
+    { message: `the window holds more than ${MAX_BUCKETS} buckets of that interval; pick a wider interval`, path: ["interval"] },
+  )
   .openapi("QueryRequest");
 
 export type QueryRequest = z.infer<typeof QueryRequestSchema>;
@@ -63,4 +78,20 @@ export const GroupCountsSchema = z
   })
   .openapi("GroupCounts");
 
-export const QueryResponseSchema = z.union([EventsPageSchema, GroupCountsSchema]).openapi("QueryResponse");
+export const TimeBucketsSchema = z
+  .object({
+    interval: z.enum(INTERVALS),
+    data: z.array(
+      z.object({
+        bucket: z.string().openapi({ format: "date-time", description: "Bucket start (UTC, aligned to the epoch)" }),
+        key: z.string().optional().openapi({ description: "The groupBy key, when grouped" }),
+        count: z.number().int(),
+      }),
+    ).openapi({ description: "Non-empty buckets only, ascending by bucket then key" }),
+    total: z.number().int(),
+  })
+  .openapi("TimeBuckets");
+
+export const QueryResponseSchema = z
+  .union([EventsPageSchema, GroupCountsSchema, TimeBucketsSchema])
+  .openapi("QueryResponse");

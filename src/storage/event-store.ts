@@ -41,6 +41,18 @@ export interface EventFilter {
 
 export type GroupBy = "service" | "eventType";
 
+/** Bucket widths for time series; each is a whole number of minutes. */
+export const BUCKET_MINUTES = { "1m": 1, "5m": 5, "1h": 60, "1d": 1440 } as const;
+export type BucketInterval = keyof typeof BUCKET_MINUTES;
+
+export interface TimeBucket {
+  /** Start of the bucket, UTC ISO; buckets are aligned to the epoch. */
+  bucket: string;
+  /** The groupBy key, when grouped. */
+  key?: string;
+  count: number;
+}
+
 export interface PageRequest {
   /** Offset pagination: 1-based page. */
   page: number;
@@ -55,6 +67,8 @@ export interface EventStore {
   findEvents(filter: EventFilter, page: PageRequest): Promise<StoredEvent[]>;
   countEvents(filter: EventFilter): Promise<number>;
   groupCounts(filter: EventFilter, by: GroupBy): Promise<{ key: string; count: number }[]>;
+  /** Event counts per time bucket (only non-empty buckets), optionally per key; ascending by bucket. */
+  timeBuckets(filter: EventFilter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]>;
   /** Throws when storage does not answer. */
   ping(): Promise<void>;
   /** "postgres" or "embedded". */

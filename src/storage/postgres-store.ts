@@ -1,15 +1,19 @@
-import type { Sql, TransactionSql } from "postgres";
+import type { Fragment, Sql, TransactionSql } from "postgres";
+import { planCounts, type Range } from "./count-plan";
 import { ConnectionGate } from "./connection-gate";
 import { StorageUnavailableError, translateStorageError } from "./errors";
-import type {
-  EventFilter,
-  EventStore,
-  EventType,
-  GroupBy,
-  IngestResult,
-  NewEvent,
-  PageRequest,
-  StoredEvent,
+import {
+  BUCKET_MINUTES,
+  type BucketInterval,
+  type EventFilter,
+  type EventStore,
+  type EventType,
+  type GroupBy,
+  type IngestResult,
+  type NewEvent,
+  type PageRequest,
+  type StoredEvent,
+  type TimeBucket,
 } from "./event-store";
 
 export interface PostgresStoreOptions {
@@ -33,6 +37,15 @@ interface EventRow {
   payload: Record<string, unknown>;
   received_at: Date;
 }
+
+interface CountRow {
+  bucket: Date | null;
+  key: string | null;
+  count: string;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 /**
  * The EventStore on PostgreSQL (or PGlite through the same wire protocol).
@@ -65,20 +78,19 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     }
   }
 
-  function whereClause(tx: TransactionSql, filter: EventFilter) {
+  /** Tenant and the optional filters; the time condition is added by each caller. */
+  function filterClause(tx: TransactionSql, filter: EventFilter) {
     return tx`
       tenant_id = ${filter.tenantId}
-      AND ts BETWEEN ${filter.startTime} AND ${filter.endTime}
       ${filter.eventType ? tx`AND event_type = ${filter.eventType}` : tx``}
-      ${filter.serviceName ? tx`AND service_name = ${filter.serviceName}` : tx``}
-    `;
+      ${filter.serviceName ? tx`AND service_name = ${filter.serviceName}` : tx``}`;
   }
 
-  async function insertChunk(tx: TransactionSql, tenantId: string, rows: NewEvent[]): Promise<number> {
+  async function insertChunk(tx: TransactionSql, tenantId: string, rows: NewEvent[]): Promise<string[]> {
     // One statement with five array parameters, however many rows: unnest
     // turns them back into rows. Payloads travel as text and are cast per
     // element, because a JSON string inside jsonb[] would be stored as a JSON string.
-    const inserted = await tx`
+    const inserted = await tx<{ event_id: string }[]>`
       INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
       SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
       FROM unnest(
@@ -89,8 +101,93 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
         ${rows.map((r) => r.payloadJson)}::text[]
       ) AS e(event_id, event_type, service_name, ts, payload)
       ON CONFLICT (tenant_id, event_id) DO NOTHING
-      RETURNING 1`;
-    return inserted.count;
+      RETURNING event_id`;
+    return inserted.map((r) => r.event_id);
+  }
+
+  /**
+   * Adds the newly inserted events to the per-minute and per-hour counts.
+   * Runs last in the transaction, so the count rows stay locked only for the
+   * commit; keys are sorted so concurrent transactions lock them in one order.
+   */
+  async function addToCounts(tx: TransactionSql, tenantId: string, events: NewEvent[]) {
+    for (const [table, unit] of [["event_counts_minute", MINUTE], ["event_counts_hour", HOUR]] as const) {
+      const counts = new Map<string, number>();
+      for (const event of events) {
+        const slot = Math.floor(Date.parse(event.timestamp) / unit) * unit;
+        const key = `${new Date(slot).toISOString()}\u0000${event.eventType}\u0000${event.serviceName}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      const keys = [...counts.keys()].sort();
+      const parts = keys.map((k) => k.split("\u0000") as [string, string, string]);
+      const columns = {
+        time: parts.map((p) => p[0]),
+        type: parts.map((p) => p[1]),
+        service: parts.map((p) => p[2]),
+        count: keys.map((k) => counts.get(k)!),
+      };
+      if (table === "event_counts_minute") {
+        await tx`
+          INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
+          SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
+          FROM unnest(${columns.time}::timestamptz[], ${columns.type}::text[], ${columns.service}::text[], ${columns.count}::int8[])
+            AS r(slot, event_type, service_name, n)
+          ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
+      } else {
+        await tx`
+          INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
+          SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
+          FROM unnest(${columns.time}::timestamptz[], ${columns.type}::text[], ${columns.service}::text[], ${columns.count}::int8[])
+            AS r(slot, event_type, service_name, n)
+          ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
+      }
+    }
+  }
+
+  /**
+   * Counts over a window, read from the count tables for whole hours and
+   * minutes and from the events only for the partial minutes at the edges.
+   * Returns one row per (bucket, key); bucket/key are null when not asked for.
+   */
+  function countRows(tx: TransactionSql, filter: EventFilter, by?: GroupBy, bucketMinutes?: number) {
+    const plan = planCounts(filter.startTime.getTime(), filter.endTime.getTime(), !bucketMinutes || bucketMinutes >= 60);
+    const key = (by === "service" ? tx`service_name` : by === "eventType" ? tx`event_type` : tx`NULL::text`) as Fragment;
+    const bucket = (column: string) =>
+      bucketMinutes
+        ? tx`date_bin(${`${bucketMinutes} minutes`}::interval, ${tx(column)}, timestamptz '1970-01-01 00:00:00+00')`
+        : tx`NULL::timestamptz`;
+    const within = (column: string, ranges: Range[]) =>
+      ranges
+        .map((r) => tx`(${tx(column)} >= ${new Date(r.from)} AND ${tx(column)} < ${new Date(r.to)})`)
+        .reduce((all, one) => tx`${all} OR ${one}`);
+
+    const parts: Fragment[] = [];
+    if (plan.raw.length) {
+      parts.push(tx`
+        SELECT ${bucket("ts")} AS bucket, ${key} AS key, count(*) AS n
+        FROM events
+        WHERE ${filterClause(tx, filter)} AND (${within("ts", plan.raw)})
+        GROUP BY 1, 2`);
+    }
+    if (plan.minutes.length) {
+      parts.push(tx`
+        SELECT ${bucket("minute")} AS bucket, ${key} AS key, sum(count) AS n
+        FROM event_counts_minute
+        WHERE ${filterClause(tx, filter)} AND (${within("minute", plan.minutes)})
+        GROUP BY 1, 2`);
+    }
+    if (plan.hours.length) {
+      parts.push(tx`
+        SELECT ${bucket("hour")} AS bucket, ${key} AS key, sum(count) AS n
+        FROM event_counts_hour
+        WHERE ${filterClause(tx, filter)} AND (${within("hour", plan.hours)})
+        GROUP BY 1, 2`);
+    }
+    const union = parts.reduce((all, one) => tx`${all} UNION ALL ${one}`);
+    return tx<CountRow[]>`
+      SELECT bucket, key, sum(n)::int8 AS count
+      FROM (${union}) AS parts
+      GROUP BY bucket, key`;
   }
 
   return {
@@ -106,11 +203,14 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       const rows = [...unique.values()].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
 
       const ingested = await inTenantTransaction(tenantId, async (tx) => {
-        let count = 0;
+        const inserted: NewEvent[] = [];
         for (let start = 0; start < rows.length; start += insertChunkSize) {
-          count += await insertChunk(tx, tenantId, rows.slice(start, start + insertChunkSize));
+          for (const id of await insertChunk(tx, tenantId, rows.slice(start, start + insertChunkSize))) {
+            inserted.push(unique.get(id)!);
+          }
         }
-        return count;
+        if (inserted.length > 0) await addToCounts(tx, tenantId, inserted);
+        return inserted.length;
       });
       return { ingested, duplicates: events.length - ingested };
     },
@@ -119,7 +219,8 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       const rows = await inTenantTransaction(filter.tenantId, (tx) => tx<EventRow[]>`
         SELECT event_id, event_type, service_name, ts, payload, received_at
         FROM events
-        WHERE ${whereClause(tx, filter)}
+        WHERE ${filterClause(tx, filter)}
+          AND ts BETWEEN ${filter.startTime} AND ${filter.endTime}
           ${page.after ? tx`AND (ts, event_id) < (${page.after.timestamp}::timestamptz, ${page.after.eventId})` : tx``}
         ORDER BY ts DESC, event_id DESC
         LIMIT ${page.limit}
@@ -128,22 +229,24 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     },
 
     async countEvents(filter) {
-      const [row] = await inTenantTransaction(filter.tenantId, (tx) => tx<{ total: number }[]>`
-        SELECT count(*)::int AS total FROM events WHERE ${whereClause(tx, filter)}`);
-      return row?.total ?? 0;
+      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter));
+      return rows.reduce((sum, row) => sum + Number(row.count), 0);
     },
 
     async groupCounts(filter, by: GroupBy) {
-      const rows = await inTenantTransaction(filter.tenantId, (tx) => {
-        const column = by === "service" ? tx`service_name` : tx`event_type`;
-        return tx<{ key: string; count: number }[]>`
-          SELECT ${column} AS key, count(*)::int AS count
-          FROM events
-          WHERE ${whereClause(tx, filter)}
-          GROUP BY 1
-          ORDER BY 2 DESC, 1`;
-      });
-      return rows.map((r) => ({ key: r.key, count: r.count }));
+      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter, by));
+      return rows
+        .map((r) => ({ key: r.key!, count: Number(r.count) }))
+        .filter((r) => r.count > 0)
+        .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+
+    async timeBuckets(filter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]> {
+      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter, by, BUCKET_MINUTES[interval]));
+      return rows
+        .filter((r) => Number(r.count) > 0)
+        .map((r) => ({ bucket: r.bucket!.toISOString(), ...(by ? { key: r.key! } : {}), count: Number(r.count) }))
+        .sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : (a.key ?? "") < (b.key ?? "") ? -1 : 1));
     },
 
     async ping() {

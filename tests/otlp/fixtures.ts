@@ -1,15 +1,33 @@
 /**
- * Real telemetry from the OpenTelemetry JS SDKs, captured in memory, for
- * feeding the official OTLP serializers in tests.
+ * Real telemetry from the OpenTelemetry JS SDKs, captured in memory, plus the
+ * official OTLP serializers, so tests decode exactly what exporters send.
  */
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import {
+  JsonLogsSerializer,
+  JsonMetricsSerializer,
+  JsonTraceSerializer,
+  ProtobufLogsSerializer,
+  ProtobufMetricsSerializer,
+  ProtobufTraceSerializer,
+} from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from "@opentelemetry/sdk-logs";
+import {
+  AggregationTemporality,
+  AggregationType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type ResourceMetrics,
+} from "@opentelemetry/sdk-metrics";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
 } from "@opentelemetry/sdk-trace-base";
+import type { NewEvent } from "../../src/storage/event-store.ts";
 
 export const RESOURCE_ATTRIBUTES = {
   "service.name": "checkout",
@@ -45,4 +63,70 @@ export function makeSpans(count: number): ReadableSpan[] {
     span.end();
   }
   return exporter.getFinishedSpans();
+}
+
+export function tracerWithExporter(resourceAttributes: Record<string, string> = RESOURCE_ATTRIBUTES) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes(resourceAttributes),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  return { tracer: provider.getTracer("test-scope", "9.9.9"), exporter };
+}
+
+export function loggerWithExporter(resourceAttributes: Record<string, string> = RESOURCE_ATTRIBUTES) {
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({
+    resource: resourceFromAttributes(resourceAttributes),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
+  return { logger: provider.getLogger("log-scope", "2.0.0"), exporter, provider };
+}
+
+/** A MeterProvider whose `collect()` yields one ResourceMetrics snapshot. */
+export function meterWithCollector() {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes(RESOURCE_ATTRIBUTES),
+    readers: [reader],
+    views: [{ instrumentName: "payload.size", aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+  });
+  return {
+    meter: provider.getMeter("metrics-scope", "3.0.0"),
+    async collect(): Promise<ResourceMetrics> {
+      await reader.forceFlush();
+      const all = exporter.getMetrics();
+      await provider.shutdown();
+      return all[all.length - 1]!;
+    },
+  };
+}
+
+export const serialize = {
+  traces: (spans: ReadableSpan[]) => ({
+    protobuf: ProtobufTraceSerializer.serializeRequest(spans)!,
+    json: JsonTraceSerializer.serializeRequest(spans)!,
+  }),
+  logs: (records: ReadableLogRecord[]) => ({
+    protobuf: ProtobufLogsSerializer.serializeRequest(records)!,
+    json: JsonLogsSerializer.serializeRequest(records)!,
+  }),
+  metrics: (metrics: ResourceMetrics) => ({
+    protobuf: ProtobufMetricsSerializer.serializeRequest(metrics)!,
+    json: JsonMetricsSerializer.serializeRequest(metrics)!,
+  }),
+};
+
+export function payloadOf(event: NewEvent): any {
+  return JSON.parse(event.payloadJson);
+}
+
+export function jsonBody(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+/** The hrtime [seconds, nanos] the SDK records, as exact decimal nanoseconds. */
+export function hrTimeToNanos([seconds, nanos]: [number, number]): string {
+  return (BigInt(seconds) * 1_000_000_000n + BigInt(nanos)).toString();
 }

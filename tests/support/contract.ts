@@ -562,6 +562,85 @@ export function runContractSuite(label: string, open: () => Promise<StoreHandle>
         expect(byService.total).toBe(33);
       });
 
+      describe("counts from the per-minute and per-hour tables", () => {
+        // Events spread over ~3 days at odd seconds, so windows cut minutes and hours.
+        const spread = (count: number) => {
+          const base = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 24 * HOUR;
+          return Array.from({ length: count }, (_, i) =>
+            makeEvent(i, { timestamp: new Date(base + ((i * 7_919_113) % (3 * 24 * HOUR)) + (i % 997)).toISOString() }),
+          );
+        };
+
+        test("totals, group counts and buckets equal a brute-force count for arbitrary windows", async () => {
+          const { app, a } = fresh();
+          const events = spread(3000);
+          expect((await postJson(app, "/ingest", events, a.key)).status).toBe(200);
+          // Duplicates must not inflate the counts.
+          expect(await (await postJson(app, "/ingest", events.slice(0, 500), a.key)).json()).toMatchObject({ duplicates: 500 });
+
+          const times = events.map((e) => Date.parse(e.timestamp));
+          const lo = Math.min(...times), hi = Math.max(...times);
+          let seed = 7;
+          const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+          for (let round = 0; round < 12; round++) {
+            const x = lo + rnd() * (hi - lo), y = lo + rnd() * (hi - lo);
+            const start = Math.floor(Math.min(x, y)), end = round === 0 ? times[5]! : Math.floor(Math.max(x, y));
+            const from = round === 0 ? times[5]! : start; // a window of one instant
+            const inWindow = events.filter((e) => { const t = Date.parse(e.timestamp); return t >= from && t <= end; });
+            const window = { startTime: new Date(from).toISOString(), endTime: new Date(end).toISOString() };
+
+            const page = (await (await postJson(app, "/query", { ...window, limit: 1 }, a.key)).json()) as any;
+            expect(page.pagination.total).toBe(inWindow.length);
+
+            const groups = (await (await postJson(app, "/query", { ...window, groupBy: "service" }, a.key)).json()) as any;
+            const expected = new Map<string, number>();
+            for (const e of inWindow) expected.set(e.serviceName, (expected.get(e.serviceName) ?? 0) + 1);
+            expect(new Map(groups.data.map((r: any) => [r.key, r.count]))).toEqual(expected);
+
+            const filtered = (await (await postJson(app, "/query", { ...window, eventType: "trace", limit: 1 }, a.key)).json()) as any;
+            expect(filtered.pagination.total).toBe(inWindow.filter((e) => e.eventType === "trace").length);
+
+            for (const interval of ["1m", "1h", "1d"] as const) {
+              const width = { "1m": 60_000, "1h": HOUR, "1d": 24 * HOUR }[interval];
+              const buckets = (await (await postJson(app, "/query", { ...window, interval }, a.key)).json()) as any;
+              const want = new Map<string, number>();
+              for (const e of inWindow) {
+                const b = new Date(Math.floor(Date.parse(e.timestamp) / width) * width).toISOString();
+                want.set(b, (want.get(b) ?? 0) + 1);
+              }
+              expect(buckets.interval).toBe(interval);
+              expect(buckets.total).toBe(inWindow.length);
+              expect(new Map(buckets.data.map((r: any) => [r.bucket, r.count]))).toEqual(want);
+            }
+          }
+        });
+
+        test("buckets per key, ascending by bucket", async () => {
+          const { app, a } = fresh();
+          const base = Math.floor(Date.now() / HOUR) * HOUR - 5 * HOUR;
+          const events = [
+            makeEvent(1, { timestamp: new Date(base + 10_000).toISOString(), eventType: "log" }),
+            makeEvent(2, { timestamp: new Date(base + 20_000).toISOString(), eventType: "log" }),
+            makeEvent(3, { timestamp: new Date(base + 30_000).toISOString(), eventType: "metric" }),
+            makeEvent(4, { timestamp: new Date(base + HOUR + 5).toISOString(), eventType: "trace" }),
+          ];
+          await postJson(app, "/ingest", events, a.key);
+          const window = { startTime: new Date(base).toISOString(), endTime: new Date(base + 2 * HOUR).toISOString() };
+          const body = (await (await postJson(app, "/query", { ...window, interval: "1h", groupBy: "eventType" }, a.key)).json()) as any;
+          expect(body).toEqual({
+            interval: "1h",
+            total: 4,
+            data: [
+              { bucket: new Date(base).toISOString(), key: "log", count: 2 },
+              { bucket: new Date(base).toISOString(), key: "metric", count: 1 },
+              { bucket: new Date(base + HOUR).toISOString(), key: "trace", count: 1 },
+            ],
+          });
+          const tooMany = await postJson(app, "/query", { startTime: "2020-01-01T00:00:00Z", endTime: "2026-01-01T00:00:00Z", interval: "1m" }, a.key);
+          expect(tooMany.status).toBe(400);
+        });
+      });
+
       test("invalid queries are 400 validation_failed", async () => {
         const { app, a } = fresh();
         const bad = [
@@ -572,6 +651,7 @@ export function runContractSuite(label: string, open: () => Promise<StoreHandle>
           { page: 0 },
           { page: 1.5 },
           { groupBy: "tenant" },
+          { interval: "2m" },
           { startTime: "not a date" },
         ];
         for (const body of bad) {
