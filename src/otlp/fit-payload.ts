@@ -28,7 +28,7 @@ function shrink(payload: JsonObject): string {
     droppedFields: [] as string[],
   };
   const counter = { n: 0 };
-  for (const key of Object.keys(payload)) payload[key] = truncateStrings(payload[key], counter);
+  for (const key of Object.keys(payload)) payload[key] = truncateStrings(payload[key]!, counter);
   note.truncatedStrings = counter.n;
   payload.truncated = note;
   let json = JSON.stringify(payload);
@@ -53,7 +53,7 @@ function truncateStrings(v: JsonValue, counter: { n: number }): JsonValue {
   if (v !== null && typeof v === "object") {
     const out: JsonObject = Object.create(null);
     for (const key of Object.keys(v)) {
-      out[truncateStrings(key, counter) as string] = truncateStrings(v[key], counter);
+      out[truncateStrings(key, counter) as string] = truncateStrings(v[key]!, counter);
     }
     return out;
   }
