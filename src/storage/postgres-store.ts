@@ -1,6 +1,7 @@
 import type { Fragment, Sql, TransactionSql } from "postgres";
 import { planCounts, type Range } from "./count-plan";
 import { ConnectionGate } from "./connection-gate";
+import { GroupCommitter } from "./group-commit";
 import { StorageUnavailableError, translateStorageError } from "./errors";
 import {
   BUCKET_MINUTES,
@@ -43,6 +44,10 @@ interface CountRow {
   key: string | null;
   count: string;
 }
+
+/** Requests this small share transactions (group commit); larger ones get their own. */
+const GROUP_COMMIT_MAX_REQUEST_EVENTS = 100;
+const GROUP_COMMIT_MAX_GROUP_EVENTS = 2000;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -145,6 +150,30 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   }
 
   /**
+   * Writes unique events (first occurrence already chosen) in one transaction
+   * and returns the ids actually inserted. Rows are sorted by id so concurrent
+   * overlapping batches take row locks in the same order and cannot deadlock.
+   */
+  async function writeEvents(tenantId: string, unique: NewEvent[]): Promise<string[]> {
+    const rows = [...unique].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+    const byId = new Map(rows.map((r) => [r.eventId, r]));
+    return inTenantTransaction(tenantId, async (tx) => {
+      const insertedIds: string[] = [];
+      for (let start = 0; start < rows.length; start += insertChunkSize) {
+        insertedIds.push(...(await insertChunk(tx, tenantId, rows.slice(start, start + insertChunkSize))));
+      }
+      if (insertedIds.length > 0) await addToCounts(tx, tenantId, insertedIds.map((id) => byId.get(id)!));
+      return insertedIds;
+    });
+  }
+
+  const groupCommitter = new GroupCommitter(writeEvents, {
+    // Leave connections free for queries and large batches.
+    maxInFlight: Math.max(1, Math.floor(options.poolMax / 2)),
+    maxGroupEvents: GROUP_COMMIT_MAX_GROUP_EVENTS,
+  });
+
+  /**
    * Counts over a window, read from the count tables for whole hours and
    * minutes and from the events only for the partial minutes at the edges.
    * Returns one row per (bucket, key); bucket/key are null when not asked for.
@@ -196,23 +225,11 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     poolStats: () => gate.stats,
 
     async ingest(tenantId, events): Promise<IngestResult> {
-      // First occurrence of an id wins; sorting by id makes concurrent
-      // overlapping batches take row locks in the same order (no deadlock).
+      if (events.length <= GROUP_COMMIT_MAX_REQUEST_EVENTS) return groupCommitter.submit(tenantId, events);
       const unique = new Map<string, NewEvent>();
       for (const event of events) if (!unique.has(event.eventId)) unique.set(event.eventId, event);
-      const rows = [...unique.values()].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-
-      const ingested = await inTenantTransaction(tenantId, async (tx) => {
-        const inserted: NewEvent[] = [];
-        for (let start = 0; start < rows.length; start += insertChunkSize) {
-          for (const id of await insertChunk(tx, tenantId, rows.slice(start, start + insertChunkSize))) {
-            inserted.push(unique.get(id)!);
-          }
-        }
-        if (inserted.length > 0) await addToCounts(tx, tenantId, inserted);
-        return inserted.length;
-      });
-      return { ingested, duplicates: events.length - ingested };
+      const inserted = await writeEvents(tenantId, [...unique.values()]);
+      return { ingested: inserted.length, duplicates: events.length - inserted.length };
     },
 
     async findEvents(filter, page: PageRequest): Promise<StoredEvent[]> {

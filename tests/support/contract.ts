@@ -398,6 +398,27 @@ export function runContractSuite(label: string, open: () => Promise<StoreHandle>
         expect(await storedCount(handle, a.tenant)).toBe(distinct);
       });
 
+      test("concurrent single-event requests share transactions yet get exact counts of their own", async () => {
+        const { app, a, b } = fresh();
+        // 150 requests: ids 0..99 once each for tenant A, ids 0..49 a second time, and 30 for tenant B.
+        const requests = [
+          ...Array.from({ length: 100 }, (_, i) => [a.key, makeEvent(i)] as const),
+          ...Array.from({ length: 50 }, (_, i) => [a.key, makeEvent(i)] as const),
+          ...Array.from({ length: 30 }, (_, i) => [b.key, makeEvent(i)] as const),
+        ];
+        const responses = await Promise.all(requests.map(([key, event]) => postJson(app, "/ingest", event, key)));
+        expect(responses.every((r) => r.status === 200)).toBe(true);
+        const bodies = (await Promise.all(responses.map((r) => r.json()))) as { ingested: number; duplicates: number }[];
+        expect(bodies.every((x) => x.ingested + x.duplicates === 1)).toBe(true);
+        const ingestedA = bodies.slice(0, 150).reduce((s, x) => s + x.ingested, 0);
+        expect(ingestedA).toBe(100);
+        // Each id of 0..49 was ingested by exactly one of its two requests.
+        for (let i = 0; i < 50; i++) expect(bodies[i]!.ingested + bodies[100 + i]!.ingested).toBe(1);
+        expect(bodies.slice(150).every((x) => x.ingested === 1)).toBe(true);
+        expect(await storedCount(handle, a.tenant)).toBe(100);
+        expect(await storedCount(handle, b.tenant)).toBe(30);
+      });
+
       test("a tenant named in the body is ignored: the key decides", async () => {
         const { app, a, b } = fresh();
         const event = { ...makeEvent(1), tenantId: b.tenant, tenant: b.tenant };

@@ -1,0 +1,91 @@
+import type { IngestResult, NewEvent } from "./event-store";
+
+/**
+ * Group commit for small requests. Many clients send one event or a few per
+ * request; a transaction each would spend all its time waiting for commits.
+ * Requests of the same tenant that arrive while earlier transactions are
+ * running wait together and are written in one shared transaction. Each
+ * request still resolves only after *its* transaction commits, with exact
+ * counts of its own: an id shared by two requests in one group belongs to
+ * the one that came first, and is a duplicate for the other.
+ */
+interface Pending {
+  events: NewEvent[];
+  resolve(result: IngestResult): void;
+  reject(error: unknown): void;
+}
+
+/** Writes the unique events of one group in one transaction; returns the ids actually inserted. */
+export type GroupWriter = (tenantId: string, unique: NewEvent[]) => Promise<Iterable<string>>;
+
+export interface GroupCommitOptions {
+  /** Shared transactions running at once (across tenants). */
+  maxInFlight: number;
+  /** Events per shared transaction; more wait for the next one. */
+  maxGroupEvents: number;
+}
+
+export class GroupCommitter {
+  private readonly queues = new Map<string, Pending[]>();
+  private inFlight = 0;
+
+  constructor(
+    private readonly write: GroupWriter,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  submit(tenantId: string, events: NewEvent[]): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(tenantId);
+      const pending = { events, resolve, reject };
+      if (queue) queue.push(pending);
+      else this.queues.set(tenantId, [pending]);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queues.size > 0) {
+      // Map order is insertion order: re-inserting a tenant that still has
+      // work moves it to the back, so tenants take turns.
+      const [tenantId, queue] = this.queues.entries().next().value as [string, Pending[]];
+      this.queues.delete(tenantId);
+      const group: Pending[] = [];
+      let size = 0;
+      while (queue.length > 0 && (group.length === 0 || size + queue[0]!.events.length <= this.options.maxGroupEvents)) {
+        const next = queue.shift()!;
+        group.push(next);
+        size += next.events.length;
+      }
+      if (queue.length > 0) this.queues.set(tenantId, queue);
+      this.inFlight++;
+      void this.flush(tenantId, group).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(tenantId: string, group: Pending[]): Promise<void> {
+    // The first request to carry an id owns it.
+    const owner = new Map<string, number>();
+    const unique: NewEvent[] = [];
+    group.forEach((request, index) => {
+      for (const event of request.events) {
+        if (owner.has(event.eventId)) continue;
+        owner.set(event.eventId, index);
+        unique.push(event);
+      }
+    });
+    try {
+      const inserted = await this.write(tenantId, unique);
+      const ingested = new Array<number>(group.length).fill(0);
+      for (const id of inserted) ingested[owner.get(id)!]!++;
+      group.forEach((request, index) =>
+        request.resolve({ ingested: ingested[index]!, duplicates: request.events.length - ingested[index]! }),
+      );
+    } catch (error) {
+      for (const request of group) request.reject(error);
+    }
+  }
+}
