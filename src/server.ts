@@ -8,16 +8,9 @@ import { ConfigError, parseConfig, type Config } from "./config";
 import { createLogger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { createTracerProvider } from "./observability/tracer-provider";
-import {
-  createMemoryRateLimiter,
-  createRedisClient,
-  createRedisRateLimiter,
-  createResilientRateLimiter,
-  type RateLimiter,
-} from "./ratelimit";
+import { waitUntilReady } from "./ratelimit";
+import { createLimiterFromConfig } from "./ratelimit/from-config";
 import { openStore } from "./storage/open-store";
-import type { Logger } from "pino";
-import type { Metrics } from "./observability/metrics";
 
 function loadConfig(): Config {
   try {
@@ -41,24 +34,6 @@ function canPrettyPrint(config: Config): boolean {
   }
 }
 
-function createLimiter(config: Config, logger: Logger, metrics: Metrics) {
-  const limits = { limit: config.RATE_LIMIT_MAX_REQUESTS, windowMs: config.RATE_LIMIT_WINDOW_MS };
-  const memory = createMemoryRateLimiter(limits);
-  if (!config.REDIS_URL) return { limiter: memory as RateLimiter, redis: undefined };
-
-  const redis = createRedisClient(config.REDIS_URL, {
-    commandTimeoutMs: config.RATE_LIMIT_TIMEOUT_MS + 50,
-    logger,
-  });
-  const limiter = createResilientRateLimiter({
-    primary: createRedisRateLimiter({ redis, ...limits, timeoutMs: config.RATE_LIMIT_TIMEOUT_MS }),
-    fallback: memory,
-    logger,
-    onFallback: () => metrics.limiterFallbacks.inc(),
-  });
-  return { limiter: limiter as RateLimiter, redis };
-}
-
 async function main() {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: canPrettyPrint(config) });
@@ -69,7 +44,10 @@ async function main() {
     process.exit(1);
   });
   const metrics = createMetrics({ poolStats: () => store.poolStats() });
-  const { limiter, redis } = createLimiter(config, logger, metrics);
+  const { limiter, redis } = createLimiterFromConfig(config, logger, () => metrics.limiterFallbacks.inc());
+  // Without an offline queue, checks before the connection is up would all
+  // fall back to memory; give Redis a moment, but never block start-up on it.
+  if (redis) await waitUntilReady(redis, 2000);
   const tracing = config.ENABLE_TRACING ? createTracerProvider(config) : undefined;
 
   let shuttingDown = false;

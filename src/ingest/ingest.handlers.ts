@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
+import { withSpan } from "../observability/tracing";
 import { bodyFormat, parseEvents } from "./parse-events";
 import { readBody } from "./read-body";
 import { validateEvents } from "./validate-events";
@@ -22,7 +23,9 @@ export async function ingestEvents(c: Context<AppEnv>) {
     });
   }
 
-  const result = await store.ingest(c.var.tenantId, outcome.events);
+  const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": outcome.events.length }, () =>
+    store.ingest(c.var.tenantId, outcome.events),
+  );
   c.set("ingestStats", result);
   return c.json({ ...result, message: "Events ingested successfully" }, 200);
 }

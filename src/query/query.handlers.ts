@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { BUCKET_MINUTES, type EventFilter } from "../storage/event-store";
+import { withSpan } from "../observability/tracing";
 import { decodeCursor, encodeCursor, type CursorState } from "./cursor";
 import { MAX_BUCKETS, type QueryRequest } from "./query.schemas";
 
@@ -17,14 +18,18 @@ export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
     if ((filter.endTime.getTime() - filter.startTime.getTime()) / (BUCKET_MINUTES[query.interval] * 60_000) > MAX_BUCKETS) {
       throw mismatch("interval", `the window holds more than ${MAX_BUCKETS} buckets of that interval; pick a wider interval`);
     }
-    const data = await store.timeBuckets(filter, query.interval, query.groupBy);
+    const data = await withSpan(c, "db.query.buckets", { "db.system": "postgresql" }, () =>
+      store.timeBuckets(filter, query.interval!, query.groupBy),
+    );
     return c.json({ interval: query.interval, data, total: data.reduce((sum, row) => sum + row.count, 0) }, 200);
   }
 
   if (query.groupBy) {
     if (query.cursor) throw mismatch("cursor", "a cursor cannot be combined with groupBy");
     const filter = resolveFilter(tenantId, query, now());
-    const data = await store.groupCounts(filter, query.groupBy);
+    const data = await withSpan(c, "db.query.groups", { "db.system": "postgresql" }, () =>
+      store.groupCounts(filter, query.groupBy!),
+    );
     return c.json({ data, total: data.reduce((sum, row) => sum + row.count, 0) }, 200);
   }
 
@@ -43,8 +48,10 @@ export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
   const page = cursor?.page ?? query.page;
 
   const [data, total] = await Promise.all([
-    store.findEvents(filter, { page, limit, after: cursor?.after }),
-    store.countEvents(filter),
+    withSpan(c, "db.query.events", { "db.system": "postgresql" }, () =>
+      store.findEvents(filter, { page, limit, after: cursor?.after }),
+    ),
+    withSpan(c, "db.query.count", { "db.system": "postgresql" }, () => store.countEvents(filter)),
   ]);
   const totalPages = Math.ceil(total / limit);
   const last = data.at(-1);

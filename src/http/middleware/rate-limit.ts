@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { withSpan } from "../../observability/tracing";
 import { ApiError } from "../api-error";
 import type { AppEnv } from "../context";
 
@@ -10,7 +11,9 @@ export const rateLimit = createMiddleware<AppEnv>(async function rateLimit(c, ne
   const tenant = c.var.tenantId;
   if (!tenant) return next(); // open paths are not limited
 
-  const decision = await c.var.deps.limiter.check(tenant);
+  const decision = await withSpan(c, "ratelimit.check", { "tv.limiter": c.var.deps.limiter.mode ?? "unknown" }, () =>
+    c.var.deps.limiter.check(tenant),
+  );
   const headers: Record<string, string> = {
     "X-RateLimit-Limit": String(decision.limit),
     "X-RateLimit-Remaining": String(decision.remaining),
