@@ -92,6 +92,8 @@ export const ConfigSchema = z.object({
   OTEL_SERVICE_NAME: z.string().default("telemetry-vault"),
   METRICS_TOKEN: optionalString,
   SHUTDOWN_TIMEOUT_MS: int(25000, 0),
+  /** After SIGTERM, keep serving (readiness 503) this long so load balancers stop sending first. */
+  SHUTDOWN_DELAY_MS: int(0, 0),
   /** Bun closes connections idle this long; kept above DB_STATEMENT_TIMEOUT_MS. */
   HTTP_IDLE_TIMEOUT_S: int(30, 1, 255),
 });

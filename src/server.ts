@@ -84,13 +84,14 @@ async function main() {
   async function shutdown(signal: string) {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal }, "shutting down: draining in-flight requests");
+    logger.info({ signal, delayMs: config.SHUTDOWN_DELAY_MS }, "shutting down: readiness is 503, draining in-flight requests");
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutdown deadline passed; exiting");
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     deadline.unref?.();
     try {
+      if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
       await server.stop(false); // stop accepting, wait for in-flight requests
       await store.close();
       await redis?.quit().catch(() => redis.disconnect());

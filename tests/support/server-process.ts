@@ -21,8 +21,14 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
-/** Starts `bun run src/server.ts` the way users do, and waits until /health answers. */
-export async function startServer(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<ServerProcess> {
+/**
+ * Starts `bun run src/server.ts` the way users do, and waits until it is ready
+ * (/health/ready 200; or only alive, /health, with `waitFor: "alive"`).
+ */
+export async function startServer(
+  env: Record<string, string>,
+  options: { timeoutMs?: number; waitFor?: "ready" | "alive" } = {},
+): Promise<ServerProcess> {
   const port = Number(env.PORT ?? freePort());
   const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
     cwd: ROOT,
@@ -44,7 +50,7 @@ export async function startServer(env: Record<string, string>, options: { timeou
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${output}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) break;
+      if ((await fetch(`${url}${options.waitFor === "alive" ? "/health" : "/health/ready"}`)).ok) break;
     } catch {
       // not listening yet
     }
