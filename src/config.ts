@@ -71,6 +71,11 @@ export const ConfigSchema = z.object({
   DB_ACQUIRE_TIMEOUT_MS: int(2000, 1),
   /** Must stay below the HTTP idle timeout so a slow statement ends as a 503, never an empty reply. */
   DB_STATEMENT_TIMEOUT_MS: int(10000, 100),
+  /**
+   * Role each transaction switches to (SET LOCAL ROLE) so row-level security
+   * applies; created by the migrations. "none" turns the switch off.
+   */
+  DB_APP_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a role name: lowercase letters, digits and _").default("tv_app"),
   DATA_DIR: z.string().default("./data"),
   MIGRATE_ON_START: bool(true),
 

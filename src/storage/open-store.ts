@@ -39,19 +39,43 @@ function clientOptions(config: Config): Options<{}> {
  * Keeps trying to migrate while the database is unreachable, so the service
  * can boot before PostgreSQL and become ready as soon as it answers.
  */
-async function migrateWhenReachable(sql: postgres.Sql, config: Config, logger: Logger, retryMs = 500): Promise<void> {
+async function migrateWhenReachable(sql: postgres.Sql, config: Config, logger: Logger): Promise<void> {
+  await retryWhileUnreachable(async () => {
+    if (config.DB_SCHEMA) await sql`CREATE SCHEMA IF NOT EXISTS ${sql(config.DB_SCHEMA)}`;
+    const applied = await migrateUp(sql);
+    if (applied.length > 0) logger.info({ applied }, "migrations applied");
+  }, logger);
+}
+
+/** Runs `work` until it succeeds, retrying only while the database is unreachable. */
+async function retryWhileUnreachable<T>(work: () => Promise<T>, logger?: Logger, retryMs = 500): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      if (config.DB_SCHEMA) await sql`CREATE SCHEMA IF NOT EXISTS ${sql(config.DB_SCHEMA)}`;
-      const applied = await migrateUp(sql);
-      if (applied.length > 0) logger.info({ applied }, "migrations applied");
-      return;
+      return await work();
     } catch (error) {
       if (!isTransientStorageError(error)) throw error;
-      if (attempt === 1) logger.warn({ err: error }, "database not reachable yet; will keep trying to migrate");
+      if (attempt === 1) logger?.warn({ err: error }, "database not reachable yet; will keep trying");
       await Bun.sleep(retryMs);
     }
   }
+}
+
+/**
+ * The role for row-level security, if the service user may switch to it.
+ * Without it the service still works (every query filters by tenant), but
+ * the second wall is missing, which deserves a warning.
+ */
+async function usableAppRole(sql: postgres.Sql, config: Config, logger: Logger): Promise<string | undefined> {
+  if (config.DB_APP_ROLE === "none") return undefined;
+  const [row] = await sql<{ member: boolean | null }[]>`
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${config.DB_APP_ROLE})
+                THEN pg_has_role(current_user, ${config.DB_APP_ROLE}, 'MEMBER') END AS member`;
+  if (row?.member) return config.DB_APP_ROLE;
+  logger.warn(
+    { role: config.DB_APP_ROLE },
+    "row-level security inactive: the database user cannot SET ROLE to DB_APP_ROLE (see README, Tenant isolation)",
+  );
+  return undefined;
 }
 
 /**
@@ -62,10 +86,13 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   const url = databaseUrl(config);
   if (url) {
     const sql = postgres(url, clientOptions(config));
-    let schemaReady = !config.MIGRATE_ON_START;
-    const migration = config.MIGRATE_ON_START
-      ? migrateWhenReachable(sql, config, logger).then(() => void (schemaReady = true))
-      : Promise.resolve();
+    let schemaReady = false;
+    let appRole: string | undefined;
+    const migration = (async () => {
+      if (config.MIGRATE_ON_START) await migrateWhenReachable(sql, config, logger);
+      appRole = await retryWhileUnreachable(() => usableAppRole(sql, config, logger));
+      schemaReady = true;
+    })();
     const store = createPostgresEventStore({
       sql,
       kind: "postgres",
@@ -73,6 +100,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
       acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
       insertChunkSize: config.INGEST_BATCH_SIZE,
       isSchemaReady: () => schemaReady,
+      appRole: () => appRole,
     });
     const { hostname, port, pathname } = new URL(url);
     return Object.assign(store, { location: `${hostname}:${port || 5432}${pathname}`, migration });
@@ -83,12 +111,14 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   // their transactions, so the pool is exactly one connection.
   const sql = postgres({ ...clientOptions(config), ...embedded.connection, max: 1 });
   await migrateWhenReachable(sql, config, logger);
+  const appRole = await usableAppRole(sql, config, logger);
   const store = createPostgresEventStore({
     sql,
     kind: "embedded",
     poolMax: 1,
     acquireTimeoutMs: Math.max(config.DB_ACQUIRE_TIMEOUT_MS, 5000),
     insertChunkSize: config.INGEST_BATCH_SIZE,
+    appRole: () => appRole,
   });
   const closeClient = store.close;
   return Object.assign(store, {

@@ -28,6 +28,8 @@ export interface PostgresStoreOptions {
   insertChunkSize: number;
   /** False until the schema is migrated; operations answer "unavailable" meanwhile. */
   isSchemaReady?: () => boolean;
+  /** Role to switch to in each transaction so row-level security applies (see sql/003). */
+  appRole?: () => string | undefined;
 }
 
 interface EventRow {
@@ -62,7 +64,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   /** The underlying client, for migrations and operational tooling. */
   sql: Sql;
 } {
-  const { sql, kind, insertChunkSize, isSchemaReady = () => true } = options;
+  const { sql, kind, insertChunkSize, isSchemaReady = () => true, appRole = () => undefined } = options;
   const gate = new ConnectionGate(options.poolMax, options.acquireTimeoutMs);
 
   function assertSchemaReady() {
@@ -74,7 +76,12 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     try {
       return (await gate.run(() =>
         sql.begin(async (tx) => {
-          await tx`SELECT set_config('app.tenant_id', ${tenantId}, true)`;
+          // Both settings are local to this transaction: a pooled connection
+          // never carries one request's tenant or role into the next.
+          const role = appRole();
+          await (role
+            ? tx`SELECT set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${role}, true)`
+            : tx`SELECT set_config('app.tenant_id', ${tenantId}, true)`);
           return work(tx);
         }),
       )) as T;
