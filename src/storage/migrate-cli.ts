@@ -6,6 +6,7 @@
 import postgres from "postgres";
 import { databaseUrl, parseConfig } from "../config";
 import { startEmbeddedPostgres } from "./embedded";
+import { clientOptions } from "./open-store";
 import { createMigration, migrateDown, migrateUp } from "./migrations";
 
 const [command = "up", name] = process.argv.slice(2);
@@ -22,11 +23,12 @@ if (command === "create") {
 const config = parseConfig(process.env);
 const url = databaseUrl(config);
 const embedded = url ? undefined : await startEmbeddedPostgres(config.DATA_DIR);
-const sql = url ? postgres(url, { max: 1, onnotice: () => {} }) : postgres({ ...embedded!.connection, max: 1, onnotice: () => {} });
+const options = { ...clientOptions(config), max: 1 };
+const sql = url ? postgres(url, options) : postgres({ ...options, ...embedded!.connection });
 
 try {
   if (command === "up") {
-    const applied = await migrateUp(sql);
+    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA });
     console.log(applied.length ? `applied: ${applied.join(", ")}` : "nothing to apply");
   } else if (command === "down") {
     const reverted = await migrateDown(sql);

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 
 /**
  * Numbered SQL migrations in sql/: `NNN_name.sql`, each with a
@@ -38,7 +38,8 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   return migrations.sort((a, b) => a.version - b.version);
 }
 
-async function ensureTable(sql: Sql) {
+/** Under the lock, so replicas starting together don't race to create it. */
+async function ensureTable(sql: Sql | TransactionSql) {
   await sql`
     CREATE TABLE IF NOT EXISTS schema_migrations (
       version    integer PRIMARY KEY,
@@ -47,12 +48,16 @@ async function ensureTable(sql: Sql) {
     )`;
 }
 
-/** Applies every pending migration in one transaction; returns the names applied. */
-export async function migrateUp(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const migrations = await loadMigrations(dir);
-  await ensureTable(sql);
+/**
+ * Applies every pending migration in one transaction; returns the names applied.
+ * `schema`, when given, is created first (it must also be on the search_path).
+ */
+export async function migrateUp(sql: Sql, options: { dir?: string; schema?: string } = {}): Promise<string[]> {
+  const migrations = await loadMigrations(options.dir);
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${LOCK_KEY})`;
+    if (options.schema) await tx`CREATE SCHEMA IF NOT EXISTS ${tx(options.schema)}`;
+    await ensureTable(tx);
     const applied = new Set(
       (await tx<{ version: number }[]>`SELECT version FROM schema_migrations`).map((r) => r.version),
     );
@@ -70,9 +75,9 @@ export async function migrateUp(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[
 /** Reverts the most recently applied migration; returns its name, or undefined if none. */
 export async function migrateDown(sql: Sql, dir = MIGRATIONS_DIR): Promise<string | undefined> {
   const migrations = await loadMigrations(dir);
-  await ensureTable(sql);
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${LOCK_KEY})`;
+    await ensureTable(tx);
     const [last] = await tx<{ version: number }[]>`
       SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1`;
     if (!last) return undefined;

@@ -14,7 +14,7 @@ export type OpenedStore = ReturnType<typeof createPostgresEventStore> & {
 };
 
 /** Client settings shared by the real server and the embedded store. */
-function clientOptions(config: Config): Options<{}> {
+export function clientOptions(config: Config): Options<{}> {
   return {
     max: config.DB_POOL_MAX,
     connect_timeout: Math.max(1, Math.ceil(config.DB_ACQUIRE_TIMEOUT_MS / 1000)),
@@ -41,8 +41,7 @@ function clientOptions(config: Config): Options<{}> {
  */
 async function migrateWhenReachable(sql: postgres.Sql, config: Config, logger: Logger): Promise<void> {
   await retryWhileUnreachable(async () => {
-    if (config.DB_SCHEMA) await sql`CREATE SCHEMA IF NOT EXISTS ${sql(config.DB_SCHEMA)}`;
-    const applied = await migrateUp(sql);
+    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA });
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
   }, logger);
 }
