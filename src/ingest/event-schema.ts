@@ -32,7 +32,7 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[
 /** An ISO-8601 date-time with an explicit offset, and a real calendar date. */
 export const TimestampSchema = z
   .string()
-  .regex(ISO_WITH_OFFSET, "must be an ISO-8601 date-time with an offset, e.g. 2026-01-02T03:04:05.678Z")
+  .regex(ISO_WITH_OFFSET, { message: "must be an ISO-8601 date-time with an offset, e.g. 2026-01-02T03:04:05.678Z", abort: true })
   .refine((value) => isRealDate(value), "is not a valid date-time")
   .openapi({ format: "date-time", example: "2026-11-27T08:00:00.000Z" });
 
