@@ -1,0 +1,421 @@
+/**
+ * Telemetry Vault benchmark: `bun run bench [--smoke] [--rows N] [--seconds S] [--keep] …`
+ * (`--help` lists every flag). Starts the real server process against the
+ * real PostgreSQL and Redis and measures, in one run:
+ *   1. the raw ceiling: the store's unnest insert (+ count upserts) straight through postgres.js
+ *   2. POST /ingest, 1000-event batches, 8 clients
+ *   3. POST /ingest, single events, 64 clients
+ *   4. 1000-event batches with 10% already-stored ids (answers and stored counts checked exactly)
+ *   5. POST /query latency per query shape on a data set of --rows events
+ *   6. server RSS (VmRSS) throughout, CPU per process, PostgreSQL wait events
+ * Prints tables and writes bench/results/<timestamp>.json. Exits non-zero
+ * only on a real failure (a non-200, a wrong count, inconsistent count tables).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres, { type Sql } from "postgres";
+import { parseArgs } from "./lib/args";
+import { SERVICES } from "./lib/data";
+import { explainShapes, type ExplainResult } from "./lib/explain";
+import {
+  BIG_TENANT,
+  checkConsistency,
+  fillWithHttp,
+  fillWithSql,
+  FILL_VERSION,
+  readFillMeta,
+  SMALL_TENANT,
+  writeFillMeta,
+  type Consistency,
+  type FillMeta,
+} from "./lib/fill";
+import { batchPool, duplicatePool, runIngestPhase, singlePool, type IngestPhaseResult } from "./lib/http-ingest";
+import type { LoadResult } from "./lib/load";
+import { formatWaits, WaitSampler } from "./lib/pgwait";
+import { cpuSnapshot, cpuUsage, RssSampler, type CpuUsage } from "./lib/procstat";
+import { runQueries, type QueryResult } from "./lib/queries";
+import { RAW_APPLICATION_NAME, runRawCeiling } from "./lib/raw";
+import { fmtInt, fmtMs, table } from "./lib/report";
+import { startBenchServer, type BenchServer } from "./lib/server";
+
+const args = parseArgs(Bun.argv.slice(2));
+const runStarted = new Date();
+const BATCH = 1000;
+const DUP_PER_BATCH = 100;
+const RAW_TENANT = "bench-raw";
+const INGEST_TENANT = "bench-ingest";
+const SINGLE_TENANT = "bench-single";
+const RARE_SERVICE = SERVICES[SERVICES.length - 1]!;
+const KEYS = { ingest: "bench-key-ingest", single: "bench-key-single", big: "bench-key-big", small: "bench-key-small" };
+const API_KEYS = `${KEYS.ingest}:${INGEST_TENANT},${KEYS.single}:${SINGLE_TENANT},${KEYS.big}:${BIG_TENANT},${KEYS.small}:${SMALL_TENANT}`;
+const TARGETS = { httpOverRaw: 0.9, singleEventsPerSec: 10_000, singleP95Ms: 50, queryP95Ms: 20 };
+
+const ingestSchema = args.schema;
+const querySchema = `${args.schema}_q${args.rows}`;
+const failures: string[] = [];
+const fail = (msg: string) => {
+  failures.push(msg);
+  console.log(`  FAILURE: ${msg}`);
+};
+const say = (msg: string) => console.log(msg);
+
+interface PhaseRow {
+  phase: string;
+  kind: "raw" | "http";
+  result: LoadResult;
+  cpu: CpuUsage;
+  rssMaxMiB?: number;
+  waits: ReturnType<WaitSampler["summary"]>;
+  extra?: Record<string, unknown>;
+}
+
+const admin = postgres(args.databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: "tv-bench-admin" } });
+const monitor = postgres(args.databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: "tv-bench-monitor" } });
+
+function serverEnv(schema: string): Record<string, string> {
+  return {
+    DATABASE_URL: args.databaseUrl,
+    DB_SCHEMA: schema,
+    REDIS_URL: args.redisUrl,
+    RATE_LIMIT_MAX_REQUESTS: "1000000000",
+    LOG_LEVEL: "warn",
+    API_KEYS,
+  };
+}
+
+async function dropSchema(schema: string) {
+  await admin.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+}
+
+async function inSchema<T>(schema: string, work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  return (await admin.begin(async (tx) => {
+    await tx.unsafe(`SET LOCAL search_path = ${schema}`);
+    await tx`SET LOCAL lock_timeout = '10s'`;
+    return work(tx);
+  })) as T;
+}
+
+async function resetIngestTables() {
+  await inSchema(ingestSchema, (tx) => tx`TRUNCATE events, event_counts_minute, event_counts_hour`);
+  await admin`CHECKPOINT`;
+}
+
+async function tenantCount(schema: string, tenant: string): Promise<number> {
+  const [row] = await inSchema(schema, (tx) => tx<{ n: string }[]>`SELECT count(*) AS n FROM events WHERE tenant_id = ${tenant}`);
+  return Number(row!.n);
+}
+
+function requireConsistent(label: string, c: Consistency) {
+  if (!c.ok) {
+    fail(`${label}: count tables disagree with events (events ${c.events}, minute sum ${c.minuteSum}, hour sum ${c.hourSum}, ` +
+      `minute groups off ${c.minuteMismatches}, hour groups off ${c.hourMismatches})`);
+  }
+}
+
+/** Runs one measured phase with CPU, RSS and wait-event sampling around its window. */
+async function measured<T extends LoadResult>(
+  phase: string,
+  kind: "raw" | "http",
+  rss: RssSampler | undefined,
+  serverPid: number | undefined,
+  waitsFor: { pid: number } | { applicationName: string },
+  run: (onWindow: (p: "start" | "end") => void) => Promise<T>,
+): Promise<PhaseRow & { result: T }> {
+  const waits = new WaitSampler(monitor, waitsFor);
+  let before = cpuSnapshot(serverPid);
+  let after = before;
+  let endRss: (() => number) | undefined;
+  let rssMax: number | undefined;
+  const result = await run((p) => {
+    if (p === "start") {
+      before = cpuSnapshot(serverPid);
+      endRss = rss?.mark(phase);
+      waits.start();
+    } else {
+      after = cpuSnapshot(serverPid);
+      rssMax = endRss?.();
+      waits.stop();
+    }
+  });
+  waits.stop();
+  const row = { phase, kind, result, cpu: cpuUsage(before, after), rssMaxMiB: rssMax, waits: waits.summary() };
+  const r = result;
+  say(
+    `  ${phase}: ${fmtInt(r.eventsPerSec)} events/s, ${fmtInt(r.requestsPerSec)} req/s, p50 ${fmtMs(r.latencyMs.p50)} / p95 ${fmtMs(r.latencyMs.p95)} / p99 ${fmtMs(r.latencyMs.p99)} ms` +
+      `${r.failed ? `, FAILED ${r.failed} (${JSON.stringify(r.failures)}: ${r.firstErrors[0] ?? ""})` : ""}; cores srv ${row.cpu.serverCores} gen ${row.cpu.generatorCores} pg ${row.cpu.postgresCores} other ${row.cpu.otherCores}` +
+      `; pg: ${formatWaits(row.waits)}`,
+  );
+  if (r.failed) fail(`${phase}: ${r.failed} of ${r.sent} requests failed ${JSON.stringify(r.failures)}: ${r.firstErrors.join(" | ").slice(0, 500)}`);
+  return row;
+}
+
+// ---------------------------------------------------------------------------
+
+const report: Record<string, unknown> = {
+  startedAt: runStarted.toISOString(),
+  args: { ...args, databaseUrl: undefined, redisUrl: undefined },
+  machine: { cpus: navigator.hardwareConcurrency, bun: Bun.version },
+  targets: TARGETS,
+};
+const phases: PhaseRow[] = [];
+let queryResults: QueryResult[] = [];
+let explains: ExplainResult[] = [];
+let rssOverall = 0;
+let fillInfo: Record<string, unknown> = {};
+
+async function ingestSection() {
+  say(`\n== Ingest phases (schema ${ingestSchema}, ${args.seconds}s measured + ${args.warmupSeconds}s warm-up each)`);
+  await dropSchema(ingestSchema);
+  const server = await startBenchServer(serverEnv(ingestSchema));
+  const rss = new RssSampler(server.pid).start();
+  const warmupMs = args.warmupSeconds * 1000;
+  const durationMs = args.seconds * 1000;
+  try {
+    // 1. Raw ceiling.
+    let bestRawWithCounts = 0;
+    for (const connections of args.rawConnections) {
+      for (const withCounts of [false, true]) {
+        await resetIngestTables();
+        const name = `raw unnest ${withCounts ? "events+counts" : "events only"}`;
+        const row = await measured(`${name} (${connections} conns)`, "raw", undefined, undefined, { applicationName: RAW_APPLICATION_NAME }, (onWindow) =>
+          runRawCeiling({
+            databaseUrl: args.databaseUrl, schema: ingestSchema, tenantId: RAW_TENANT, connections, withCounts,
+            batchSize: BATCH, spreadMs: 120_000, warmupMs, durationMs, onWindow,
+          }));
+        phases.push(row);
+        if (withCounts) {
+          bestRawWithCounts = Math.max(bestRawWithCounts, row.result.eventsPerSec);
+          requireConsistent(name, await checkConsistency(admin, ingestSchema));
+        }
+      }
+    }
+
+    // 2. HTTP 1000-event batches, 8 clients.
+    const rate = bestRawWithCounts || 50_000;
+    const batches = Math.min(4000, Math.max(20, Math.ceil((rate * 1.4 * (args.seconds + args.warmupSeconds)) / BATCH)));
+    say(`  prebuilding ${batches} bodies of ${BATCH} events…`);
+    const { pool, kept } = batchPool(batches, BATCH, DUP_PER_BATCH);
+    await resetIngestTables();
+    const okBatches: number[] = [];
+    const batchRow = await measured(`HTTP /ingest ${BATCH}/batch`, "http", rss, server.pid, { pid: server.pid }, (onWindow) =>
+      runIngestPhase({
+        url: server.url, apiKey: KEYS.ingest, pool, concurrency: 8, warmupMs, durationMs, onWindow,
+        expect: () => ({ events: BATCH, ingested: BATCH, duplicates: 0 }),
+        onOk: (i) => okBatches.push(i),
+      }));
+    phases.push(batchRow);
+    const stored = await tenantCount(ingestSchema, INGEST_TENANT);
+    const b = batchRow.result;
+    batchRow.extra = { storedEvents: stored, ingestedReported: b.ingestedTotal, prebuilt: b.prebuilt, builtDuringRun: b.builtDuringRun };
+    if (stored !== b.ingestedTotal || b.ingestedTotal !== b.sentOkEvents || b.wrongCounts) {
+      fail(`HTTP batches: stored ${stored}, answers said ingested ${b.ingestedTotal}, events sent with 200 ${b.sentOkEvents}, wrong answers ${b.wrongCounts}`);
+    }
+    requireConsistent("HTTP batches", await checkConsistency(admin, ingestSchema));
+
+    // 4. 10% duplicates (ids taken from batches committed above).
+    const dupBatches = Math.min(4000, Math.max(20, Math.ceil(b.eventsPerSec * 1.5 * (args.seconds + args.warmupSeconds) / BATCH)));
+    let dupCursor = 0;
+    const dupSource = () => kept[okBatches[dupCursor++ % Math.max(1, okBatches.length)] ?? 0] ?? [];
+    say(`  prebuilding ${dupBatches} bodies with ${DUP_PER_BATCH} already-stored ids each…`);
+    const dupPool = duplicatePool(dupBatches, BATCH, dupSource);
+    await admin`CHECKPOINT`;
+    const beforeDup = stored;
+    const dupRow = await measured(`HTTP /ingest ${BATCH}/batch, 10% dups`, "http", rss, server.pid, { pid: server.pid }, (onWindow) =>
+      runIngestPhase({
+        url: server.url, apiKey: KEYS.ingest, pool: dupPool, concurrency: 8, warmupMs, durationMs, onWindow,
+        expect: () => ({ events: BATCH, ingested: BATCH - DUP_PER_BATCH, duplicates: DUP_PER_BATCH }),
+      }));
+    phases.push(dupRow);
+    const d = dupRow.result;
+    const afterDup = await tenantCount(ingestSchema, INGEST_TENANT);
+    const okDupRequests = d.sentOkEvents / BATCH;
+    const expectedNew = okDupRequests * (BATCH - DUP_PER_BATCH);
+    const exact = afterDup - beforeDup === d.ingestedTotal && d.ingestedTotal === expectedNew && d.wrongCounts === 0 && d.duplicatesTotal === okDupRequests * DUP_PER_BATCH;
+    dupRow.extra = {
+      newEventsStored: afterDup - beforeDup, ingestedReported: d.ingestedTotal, duplicatesReported: d.duplicatesTotal,
+      expectedNew, wrongAnswers: d.wrongCounts, exact, prebuilt: d.prebuilt, builtDuringRun: d.builtDuringRun,
+      newEventsPerSec: d.eventsPerSec * (BATCH - DUP_PER_BATCH) / BATCH,
+    };
+    if (!exact) fail(`duplicates: stored ${afterDup - beforeDup} new, answers said ${d.ingestedTotal} ingested / ${d.duplicatesTotal} duplicates, expected ${expectedNew} new; wrong answers ${d.wrongCounts}`);
+    requireConsistent("HTTP duplicates", await checkConsistency(admin, ingestSchema));
+
+    // 3. Single events, 64 clients.
+    const singles = Math.min(600_000, Math.ceil(20_000 * (args.seconds + args.warmupSeconds)));
+    say(`  prebuilding ${fmtInt(singles)} single-event bodies…`);
+    const sPool = singlePool(singles);
+    await resetIngestTables();
+    const singleRow = await measured("HTTP /ingest single event", "http", rss, server.pid, { pid: server.pid }, (onWindow) =>
+      runIngestPhase({
+        url: server.url, apiKey: KEYS.single, pool: sPool, concurrency: 64, warmupMs, durationMs, onWindow,
+        expect: () => ({ events: 1, ingested: 1, duplicates: 0 }),
+      }));
+    phases.push(singleRow);
+    const s = singleRow.result;
+    const storedSingles = await tenantCount(ingestSchema, SINGLE_TENANT);
+    singleRow.extra = { storedEvents: storedSingles, ingestedReported: s.ingestedTotal, prebuilt: s.prebuilt, builtDuringRun: s.builtDuringRun };
+    if (storedSingles !== s.ingestedTotal || s.ingestedTotal !== s.sentOkEvents || s.wrongCounts) {
+      fail(`single events: stored ${storedSingles}, answers said ${s.ingestedTotal}, sent with 200 ${s.sentOkEvents}`);
+    }
+    requireConsistent("HTTP single events", await checkConsistency(admin, ingestSchema));
+  } finally {
+    rss.stop();
+    rssOverall = Math.max(rssOverall, rss.max);
+    report.serverRssMiB = { ...(report.serverRssMiB as object), ingest: rss.windows, ingestMax: rss.max };
+    const code = await server.stop();
+    if (code !== 0) fail(`ingest server exited with ${code}: ${server.output().slice(-2000)}`);
+  }
+}
+
+async function querySection() {
+  say(`\n== Query phase (schema ${querySchema}, ${fmtInt(args.rows)} rows)`);
+  let meta: FillMeta | undefined = args.keep ? await readFillMeta(admin, querySchema) : undefined;
+  const reuse = meta !== undefined && meta.rows === args.rows;
+  if (!reuse) {
+    meta = undefined;
+    await dropSchema(querySchema);
+  } else {
+    say(`  reusing ${querySchema}: filled ${meta!.filledAt} by ${meta!.fill} (anchor ${new Date(meta!.anchorMs).toISOString()})`);
+  }
+  const server: BenchServer = await startBenchServer(serverEnv(querySchema));
+  const rss = new RssSampler(server.pid).start();
+  try {
+    if (!meta) {
+      const anchorMs = Date.now() - 1000;
+      const t = performance.now();
+      say(`  filling ${fmtInt(args.rows)} events by ${args.fill}…`);
+      if (args.fill === "sql") await fillWithSql(admin, querySchema, args.rows, anchorMs);
+      else await fillWithHttp(server.url, { big: KEYS.big, small: KEYS.small }, args.rows, anchorMs);
+      const fillSeconds = (performance.now() - t) / 1000;
+      if (args.vacuum) await admin.unsafe(`VACUUM ANALYZE ${querySchema}.events, ${querySchema}.event_counts_minute, ${querySchema}.event_counts_hour`);
+      meta = { version: FILL_VERSION, rows: args.rows, anchorMs, fill: args.fill, filledAt: new Date().toISOString(), fillSeconds, vacuumed: args.vacuum };
+      await writeFillMeta(admin, querySchema, meta);
+      say(`  filled in ${fillSeconds.toFixed(1)} s (${fmtInt(args.rows / fillSeconds)} events/s)${args.vacuum ? " + VACUUM ANALYZE" : ""}`);
+    }
+    const consistency = await checkConsistency(admin, querySchema);
+    const [size] = await admin<{ events: string; total: string }[]>`
+      SELECT pg_size_pretty(pg_relation_size(${`${querySchema}.events`}::regclass)) AS events,
+             pg_size_pretty(pg_total_relation_size(${`${querySchema}.events`}::regclass)) AS total`;
+    fillInfo = { ...meta, reused: reuse, consistency, eventsHeap: size?.events, eventsWithIndexes: size?.total };
+    say(`  data set: ${JSON.stringify(consistency.byTenant)}; events heap ${size?.events}, with indexes ${size?.total}; count tables ${consistency.ok ? "consistent" : "INCONSISTENT"}`);
+    requireConsistent("query data set", consistency);
+    if (consistency.events !== args.rows) fail(`query data set holds ${consistency.events} events, expected ${args.rows}`);
+
+    const endRss = rss.mark("queries");
+    const before = cpuSnapshot(server.pid);
+    const q = await runQueries({
+      url: server.url, keys: { big: KEYS.big, small: KEYS.small }, sql: admin, schema: querySchema, anchorMs: meta.anchorMs,
+      rareService: RARE_SERVICE, samples: args.samples, warmup: args.queryWarmup, onProgress: (l) => say(`  ${l}`),
+    });
+    report.queryCpu = cpuUsage(before, cpuSnapshot(server.pid));
+    report.serverRssMiB = { ...(report.serverRssMiB as object), queries: endRss() };
+    queryResults = q.results;
+    report.deepPage = q.deepPage;
+    for (const r of q.results) if (!r.ok) fail(`query "${r.name}": ${r.problems.join("; ")}`);
+    if (args.explain) {
+      explains = await explainShapes(admin, querySchema, meta.anchorMs, q.deepPage, RARE_SERVICE);
+    }
+  } finally {
+    rss.stop();
+    rssOverall = Math.max(rssOverall, rss.max);
+    const code = await server.stop();
+    if (code !== 0) fail(`query server exited with ${code}: ${server.output().slice(-2000)}`);
+  }
+}
+
+function printReport() {
+  const rows = phases.map((p) => {
+    const r = p.result;
+    return [
+      p.phase, r.concurrency, fmtInt(r.eventsPerSec), fmtInt(r.requestsPerSec), fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p95), fmtMs(r.latencyMs.p99),
+      r.failed, p.rssMaxMiB ? p.rssMaxMiB.toFixed(0) : "-", `${p.cpu.serverCores}/${p.cpu.generatorCores}/${p.cpu.postgresCores}/${p.cpu.otherCores}`, `${p.cpu.machineBusyPct}%`,
+    ];
+  });
+  say(`\n== Ingest (${args.seconds}s measured per phase; latency = one request / one raw transaction)`);
+  say(table(["phase", "conc", "events/s", "req/s", "p50 ms", "p95 ms", "p99 ms", "failed", "RSS MiB", "cores srv/gen/pg/other", "busy"], rows, [false, true, true, true, true, true, true, true, true, true, true]));
+  say("  cores: average CPU cores used over the window by the server process, this load generator, all postgres processes, and everything else on the machine");
+  say("\n  PostgreSQL backends during each phase (avg non-idle backends; share of samples by wait event, CPU = running):");
+  for (const p of phases) say(`  ${p.phase.padEnd(40)} ${formatWaits(p.waits)}`);
+  const dup = phases.find((p) => p.phase.includes("dups"));
+  if (dup?.extra) {
+    const e = dup.extra as Record<string, number | boolean>;
+    say(`\n  10% duplicates: ${fmtInt(e.newEventsStored as number)} new events stored, answers: ingested ${fmtInt(e.ingestedReported as number)}, duplicates ${fmtInt(e.duplicatesReported as number)}; expected new ${fmtInt(e.expectedNew as number)} → ${e.exact ? "EXACT" : "MISMATCH"}`);
+  }
+
+  if (queryResults.length) {
+    say(`\n== Query latency (POST /query, 1 client, ${args.samples} samples after ${args.queryWarmup} warm-up; ${fmtInt(args.rows)} rows; tenant ${BIG_TENANT} unless noted)`);
+    say(table(
+      ["shape", "p50 ms", "p95 ms", "p99 ms", "max ms", "total", "items", "p95≤20", "check"],
+      queryResults.map((r) => [r.name, fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p95), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.max), fmtInt(r.total), r.items ?? "-",
+        r.latencyMs.p95 <= TARGETS.queryP95Ms ? "yes" : "NO", r.ok ? "ok" : "FAIL"]),
+      [false, true, true, true, true, true, true, true, true],
+    ));
+  }
+  if (explains.length) {
+    say("\n== EXPLAIN ANALYZE (statement alone, warm cache)");
+    say(table(["statement", "exec ms", "plan ms", "JIT", "top plan node"], explains.map((e) => [e.name, fmtMs(e.executionMs), fmtMs(e.planningMs), e.jit ? "yes" : "no", e.plan.split("\n")[0]!.replace(/\s+\(cost.*$/, "").trim().slice(0, 60)]), [false, true, true, false, false]));
+  }
+
+  say("\n== Targets");
+  const verdicts: Record<string, unknown> = {};
+  const raw = phases.filter((p) => p.kind === "raw" && p.phase.includes("events+counts"));
+  const http = phases.find((p) => p.phase === `HTTP /ingest ${BATCH}/batch`);
+  if (raw.length && http) {
+    const ceiling = Math.max(...raw.map((p) => p.result.eventsPerSec));
+    const ratio = http.result.eventsPerSec / ceiling;
+    const rawOnly = Math.max(0, ...phases.filter((p) => p.kind === "raw" && p.phase.includes("events only")).map((p) => p.result.eventsPerSec));
+    verdicts.httpOverRaw = { ratio, ceiling, http: http.result.eventsPerSec, eventsOnlyCeiling: rawOnly, met: ratio >= TARGETS.httpOverRaw };
+    say(`  HTTP 1000-batch / raw ceiling (events+counts, best of ${raw.map((p) => p.result.concurrency).join("/")} conns): ${fmtInt(http.result.eventsPerSec)} / ${fmtInt(ceiling)} = ${ratio.toFixed(2)} (target ≥ ${TARGETS.httpOverRaw}) → ${ratio >= TARGETS.httpOverRaw ? "MET" : "NOT MET"}`);
+    if (rawOnly) say(`  (raw events only: ${fmtInt(rawOnly)} events/s; the count-table upserts change the raw rate by ${((ceiling / rawOnly - 1) * 100).toFixed(0)}%)`);
+  }
+  const single = phases.find((p) => p.phase.includes("single"));
+  if (single) {
+    const met = single.result.eventsPerSec >= TARGETS.singleEventsPerSec && single.result.latencyMs.p95 < TARGETS.singleP95Ms;
+    verdicts.singleEvent = { eventsPerSec: single.result.eventsPerSec, p95: single.result.latencyMs.p95, met };
+    say(`  single events @64: ${fmtInt(single.result.eventsPerSec)} events/s, p95 ${fmtMs(single.result.latencyMs.p95)} ms (target ≥ ${fmtInt(TARGETS.singleEventsPerSec)}/s with p95 < ${TARGETS.singleP95Ms} ms) → ${met ? "MET" : "NOT MET"}`);
+  }
+  if (queryResults.length) {
+    const slow = queryResults.filter((r) => !(r.latencyMs.p95 <= TARGETS.queryP95Ms));
+    verdicts.queries = { met: slow.length === 0, slow: slow.map((r) => ({ name: r.name, p95: r.latencyMs.p95 })) };
+    say(`  queries p95 ≤ ${TARGETS.queryP95Ms} ms: ${queryResults.length - slow.length}/${queryResults.length} shapes → ${slow.length === 0 ? "MET" : `NOT MET (${slow.map((r) => `${r.name}: ${fmtMs(r.latencyMs.p95)} ms`).join("; ")})`}`);
+  }
+  say(`  server RSS max: ${rssOverall.toFixed(0)} MiB (VmRSS sampled every 100 ms)`);
+  report.verdicts = verdicts;
+}
+
+let exitCode = 0;
+try {
+  say(`telemetry-vault bench: rows ${fmtInt(args.rows)}, ${args.seconds}s per ingest phase${args.smoke ? " (smoke)" : ""}${args.keep ? ", --keep" : ""}`);
+  if (!args.skipIngest) await ingestSection();
+  if (!args.skipQueries) await querySection();
+} catch (error) {
+  fail(`aborted: ${(error as Error).stack ?? error}`);
+} finally {
+  try {
+    printReport();
+  } catch (error) {
+    fail(`report: ${(error as Error).stack}`);
+  }
+  report.finishedAt = new Date().toISOString();
+  report.phases = phases;
+  report.serverRssMaxMiB = rssOverall;
+  report.queryDataSet = fillInfo;
+  report.queries = queryResults;
+  report.explain = explains;
+  report.failures = failures;
+  const dir = join(import.meta.dir, "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${runStarted.toISOString().replace(/[:.]/g, "-")}${args.smoke ? "-smoke" : ""}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  say(`\nJSON: ${file}`);
+  if (!args.keep) {
+    await dropSchema(ingestSchema).catch(() => {});
+    await dropSchema(querySchema).catch(() => {});
+  }
+  await monitor.end({ timeout: 5 });
+  await admin.end({ timeout: 5 });
+  if (failures.length) {
+    say(`\n${failures.length} failure(s):\n- ${failures.join("\n- ")}`);
+    exitCode = 1;
+  }
+}
+process.exit(exitCode);

@@ -1,0 +1,101 @@
+/** Command-line flags of `bun run bench`. */
+export interface BenchArgs {
+  rows: number;
+  smoke: boolean;
+  /** Seconds of measurement per ingest phase (after the warm-up). */
+  seconds: number;
+  warmupSeconds: number;
+  keep: boolean;
+  schema: string;
+  fill: "sql" | "http";
+  samples: number;
+  queryWarmup: number;
+  rawConnections: number[];
+  skipIngest: boolean;
+  skipQueries: boolean;
+  explain: boolean;
+  vacuum: boolean;
+  databaseUrl: string;
+  redisUrl: string;
+}
+
+const HELP = `bun run bench [flags]
+  --rows N            rows in the query data set (default 1000000; 1e6, 10M, 10_000_000 accepted)
+  --smoke             tiny sizes, a few seconds (CI)
+  --seconds S         measured seconds per ingest phase (default 10; alias --duration)
+  --warmup S          warm-up seconds per ingest phase (default 2)
+  --keep, --reuse     reuse an already-filled query schema with the same --rows, and keep schemas afterwards
+  --schema NAME       base schema name (default tv_bench; queries use NAME_q<rows>)
+  --fill sql|http     fill the query data set with server-side SQL (default) or through POST /ingest (10k batches)
+  --samples N         timed samples per query shape (default 100)
+  --raw-conns 4,8     connection counts for the raw ceiling (default 4,8)
+  --skip-ingest       only the query phase
+  --skip-queries      only the ingest phases
+  --no-explain        skip EXPLAIN ANALYZE of query shapes
+  --no-vacuum         do not VACUUM ANALYZE after filling (autovacuum may be off on the test cluster)
+Environment: BENCH_DATABASE_URL | TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
+             BENCH_REDIS_URL | TEST_REDIS_URL (default redis://127.0.0.1:6379)`;
+
+function parseCount(flag: string, value: string | undefined): number {
+  if (value === undefined) throw new Error(`${flag} needs a value`);
+  const m = /^([\d_.e]+)([kKmM]?)$/.exec(value.trim());
+  const n = m ? Number(m[1]!.replaceAll("_", "")) * (m[2] ? (m[2].toLowerCase() === "k" ? 1e3 : 1e6) : 1) : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: not a positive number: ${value}`);
+  return n;
+}
+
+export function parseArgs(argv: string[]): BenchArgs {
+  const smoke = argv.includes("--smoke");
+  const args: BenchArgs = {
+    rows: smoke ? 2000 : 1_000_000,
+    smoke,
+    seconds: smoke ? 1 : 10,
+    warmupSeconds: smoke ? 0.3 : 2,
+    keep: false,
+    schema: "tv_bench",
+    fill: "sql",
+    samples: smoke ? 5 : 100,
+    queryWarmup: smoke ? 2 : 10,
+    rawConnections: smoke ? [4] : [4, 8],
+    skipIngest: false,
+    skipQueries: false,
+    explain: true,
+    vacuum: true,
+    databaseUrl: process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
+    redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const [name, inline] = flag.includes("=") ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)] : [flag, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (name) {
+      case "--smoke": break;
+      case "--rows": args.rows = Math.round(parseCount(name, value())); break;
+      case "--seconds": case "--duration": args.seconds = parseCount(name, value()); break;
+      case "--warmup": args.warmupSeconds = Number(value()); break;
+      case "--keep": case "--reuse": args.keep = true; break;
+      case "--schema": {
+        const v = value() ?? "";
+        if (!/^[a-z_][a-z0-9_]{0,40}$/.test(v)) throw new Error("--schema: lowercase letters, digits and _, at most 41 characters");
+        args.schema = v;
+        break;
+      }
+      case "--fill": {
+        const v = value();
+        if (v !== "sql" && v !== "http") throw new Error("--fill: sql or http");
+        args.fill = v;
+        break;
+      }
+      case "--samples": args.samples = Math.round(parseCount(name, value())); break;
+      case "--query-warmup": args.queryWarmup = Math.round(Number(value())); break;
+      case "--raw-conns": args.rawConnections = (value() ?? "").split(",").map((s) => Math.round(parseCount(name, s))); break;
+      case "--skip-ingest": args.skipIngest = true; break;
+      case "--skip-queries": args.skipQueries = true; break;
+      case "--no-explain": args.explain = false; break;
+      case "--no-vacuum": args.vacuum = false; break;
+      case "-h": case "--help": console.log(HELP); process.exit(0);
+      default: throw new Error(`unknown flag ${flag}\n${HELP}`);
+    }
+  }
+  return args;
+}

@@ -1,0 +1,175 @@
+import type { Sql } from "postgres";
+import { batchBody, makeEvents, PAYLOADS, SERVICES } from "./data";
+import { headersFor } from "./http-ingest";
+import { post } from "./load";
+
+/**
+ * The query data set: `rows` events over the 7 days before `anchor`, one
+ * big tenant (95%) and one small (5%), 8 services (skewed), 3 types
+ * (60/30/10). Metadata sits in a COMMENT on the schema so `--keep` can reuse
+ * a filled schema later; the queries use windows ending at the anchor, so a
+ * reused data set still has data in "the last hour".
+ */
+export const BIG_TENANT = "bench-big";
+export const SMALL_TENANT = "bench-small";
+export const SPAN_MS = 7 * 24 * 3600_000;
+const FILL_VERSION = 1;
+
+export interface FillMeta {
+  version: number;
+  rows: number;
+  anchorMs: number;
+  fill: "sql" | "http";
+  filledAt: string;
+  fillSeconds: number;
+  vacuumed: boolean;
+}
+
+export async function readFillMeta(sql: Sql, schema: string): Promise<FillMeta | undefined> {
+  const [row] = await sql<{ d: string | null }[]>`
+    SELECT obj_description(oid, 'pg_namespace') AS d FROM pg_namespace WHERE nspname = ${schema}`;
+  if (!row?.d) return undefined;
+  try {
+    const meta = JSON.parse(row.d) as FillMeta;
+    return meta.version === FILL_VERSION ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeFillMeta(sql: Sql, schema: string, meta: FillMeta) {
+  await sql.unsafe(`COMMENT ON SCHEMA ${schema} IS '${JSON.stringify(meta).replaceAll("'", "''")}'`);
+}
+
+const log = (msg: string) => console.log(`  [fill] ${msg}`);
+
+/**
+ * Server-side fill: INSERT … SELECT generate_series in chunks with the
+ * events indexes dropped (recreated from their own definitions afterwards,
+ * whatever migrations made them), then the count tables built from the
+ * events with the store's grouping (UTC minute / hour slots, epoch-aligned).
+ */
+export async function fillWithSql(sql: Sql, schema: string, rows: number, anchorMs: number) {
+  await sql.unsafe(`SET search_path = ${schema}; SET maintenance_work_mem = '512MB'; SET synchronous_commit = off`);
+  await sql`TRUNCATE events, event_counts_minute, event_counts_hour`;
+  const indexes = await sql<{ name: string; indexdef: string; conname: string | null; condef: string | null }[]>`
+    SELECT ci.relname AS name, pg_get_indexdef(i.indexrelid) AS indexdef, c.conname, pg_get_constraintdef(c.oid) AS condef
+    FROM pg_index i
+    JOIN pg_class ci ON ci.oid = i.indexrelid
+    LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+    WHERE i.indrelid = ${`${schema}.events`}::regclass`;
+  for (const ix of indexes) {
+    if (ix.conname) await sql.unsafe(`ALTER TABLE events DROP CONSTRAINT ${ix.conname}`);
+    else await sql.unsafe(`DROP INDEX ${schema}.${ix.name}`);
+  }
+  // Weighted picks in SQL matching data.ts: type 60/30/10, service index floor(8·u²).
+  const services = `ARRAY[${SERVICES.map((s) => `'${s}'`).join(",")}]`;
+  const payloads = `ARRAY[${PAYLOADS.map((p) => `'${p.replaceAll("'", "''")}'::jsonb`).join(",")}]`;
+  const chunk = 500_000;
+  await sql`SELECT setseed(0.42)`;
+  for (let from = 1; from <= rows; from += chunk) {
+    const to = Math.min(rows, from + chunk - 1);
+    await sql.unsafe(`
+      INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload, received_at)
+      SELECT CASE WHEN g % 20 = 0 THEN '${SMALL_TENANT}' ELSE '${BIG_TENANT}' END,
+             md5(g::text || '-bench'),
+             CASE WHEN u1 < 0.6 THEN 'log' WHEN u1 < 0.9 THEN 'metric' ELSE 'trace' END,
+             (${services})[1 + least(7, floor(8 * u2 * u2)::int)],
+             ts, (${payloads})[1 + g % ${PAYLOADS.length}], ts + interval '150 milliseconds'
+      FROM (
+        SELECT g, random() AS u1, random() AS u2,
+               timestamptz 'epoch' + (${anchorMs} - floor(random() * ${SPAN_MS}))::float8 * interval '1 millisecond' AS ts
+        FROM generate_series(${from}, ${to}) AS g
+      ) AS s`);
+    log(`events ${to.toLocaleString("en")} / ${rows.toLocaleString("en")}`);
+  }
+  for (const ix of indexes) {
+    if (ix.conname) await sql.unsafe(`ALTER TABLE events ADD CONSTRAINT ${ix.conname} ${ix.condef}`);
+    else await sql.unsafe(ix.indexdef);
+    log(`index ${ix.name} rebuilt`);
+  }
+  await sql`
+    INSERT INTO event_counts_minute (tenant_id, minute, event_type, service_name, count)
+    SELECT tenant_id, date_bin('1 minute', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
+    FROM events GROUP BY 1, 2, 3, 4`;
+  await sql`
+    INSERT INTO event_counts_hour (tenant_id, hour, event_type, service_name, count)
+    SELECT tenant_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
+    FROM events GROUP BY 1, 2, 3, 4`;
+  log("count tables built");
+  await sql`RESET ALL`;
+}
+
+/** Fill through the real code path: POST /ingest, 10k-event batches, 8 clients. */
+export async function fillWithHttp(url: string, keys: { big: string; small: string }, rows: number, anchorMs: number) {
+  const batch = 10_000;
+  let remaining = rows;
+  let done = 0;
+  let lastLog = performance.now();
+  const one = async (): Promise<void> => {
+    while (remaining > 0) {
+      const n = Math.min(batch, remaining);
+      remaining -= n;
+      const small = Math.random() < 0.05;
+      const events = makeEvents(n, anchorMs, SPAN_MS);
+      const res = await post(`${url}/ingest`, headersFor(small ? keys.small : keys.big), batchBody(events), 120_000);
+      if (res.status !== 200) throw new Error(`fill: /ingest answered ${res.status}: ${res.error ?? res.text.slice(0, 300)}`);
+      done += n;
+      if (performance.now() - lastLog > 5000) {
+        lastLog = performance.now();
+        log(`events ${done.toLocaleString("en")} / ${rows.toLocaleString("en")}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, one));
+}
+
+export interface Consistency {
+  events: number;
+  byTenant: Record<string, number>;
+  minuteSum: number;
+  hourSum: number;
+  /** (tenant, hour, type, service) groups where the hour table differs from the events. */
+  hourMismatches: number;
+  /** Same for the minute table. */
+  minuteMismatches: number;
+  ok: boolean;
+}
+
+/** Checks that the count tables agree with the events, group by group. */
+export async function checkConsistency(sql: Sql, schema: string): Promise<Consistency> {
+  return sql.begin(async (tx) => {
+    await tx.unsafe(`SET LOCAL search_path = ${schema}`);
+    const tenants = await tx<{ tenant_id: string; n: string }[]>`SELECT tenant_id, count(*) AS n FROM events GROUP BY 1`;
+    const [sums] = await tx<{ m: string | null; h: string | null }[]>`
+      SELECT (SELECT sum(count) FROM event_counts_minute) AS m, (SELECT sum(count) FROM event_counts_hour) AS h`;
+    const [hour] = await tx<{ n: string }[]>`
+      SELECT count(*) AS n FROM (
+        SELECT tenant_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour, event_type, service_name, count(*) AS count
+        FROM events GROUP BY 1, 2, 3, 4
+      ) e FULL JOIN event_counts_hour c USING (tenant_id, hour, event_type, service_name)
+      WHERE e.count IS DISTINCT FROM c.count`;
+    const [minute] = await tx<{ n: string }[]>`
+      SELECT count(*) AS n FROM (
+        SELECT tenant_id, date_bin('1 minute', ts, timestamptz '1970-01-01 00:00:00+00') AS minute, event_type, service_name, count(*) AS count
+        FROM events GROUP BY 1, 2, 3, 4
+      ) e FULL JOIN event_counts_minute c USING (tenant_id, minute, event_type, service_name)
+      WHERE e.count IS DISTINCT FROM c.count`;
+    const byTenant = Object.fromEntries(tenants.map((t) => [t.tenant_id, Number(t.n)]));
+    const events = Object.values(byTenant).reduce((a, b) => a + b, 0);
+    const result = {
+      events,
+      byTenant,
+      minuteSum: Number(sums?.m ?? 0),
+      hourSum: Number(sums?.h ?? 0),
+      hourMismatches: Number(hour?.n ?? 0),
+      minuteMismatches: Number(minute?.n ?? 0),
+    };
+    return {
+      ...result,
+      ok: result.minuteSum === events && result.hourSum === events && result.hourMismatches === 0 && result.minuteMismatches === 0,
+    };
+  });
+}
+
+export { writeFillMeta, FILL_VERSION };
