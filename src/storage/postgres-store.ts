@@ -53,6 +53,10 @@ const GROUP_COMMIT_MAX_GROUP_EVENTS = 2000;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const COUNT_TABLES = [
+  { table: "event_counts_minute", column: "minute", unit: MINUTE },
+  { table: "event_counts_hour", column: "hour", unit: HOUR },
+] as const;
 
 /**
  * The EventStore on PostgreSQL (or PGlite through the same wire protocol).
@@ -123,7 +127,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
    * commit; keys are sorted so concurrent transactions lock them in one order.
    */
   async function addToCounts(tx: TransactionSql, tenantId: string, events: NewEvent[]) {
-    for (const [table, unit] of [["event_counts_minute", MINUTE], ["event_counts_hour", HOUR]] as const) {
+    for (const { table, column, unit } of COUNT_TABLES) {
       const counts = new Map<string, number>();
       for (const event of events) {
         const slot = Math.floor(Date.parse(event.timestamp) / unit) * unit;
@@ -138,21 +142,12 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
         service: parts.map((p) => p[2]),
         count: keys.map((k) => counts.get(k)!),
       };
-      if (table === "event_counts_minute") {
-        await tx`
-          INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
-          SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
-          FROM unnest(${columns.time}::timestamptz[], ${columns.type}::text[], ${columns.service}::text[], ${columns.count}::int8[])
-            AS r(slot, event_type, service_name, n)
-          ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
-      } else {
-        await tx`
-          INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
-          SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
-          FROM unnest(${columns.time}::timestamptz[], ${columns.type}::text[], ${columns.service}::text[], ${columns.count}::int8[])
-            AS r(slot, event_type, service_name, n)
-          ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
-      }
+      await tx`
+        INSERT INTO ${tx(table)} AS c (tenant_id, ${tx(column)}, event_type, service_name, count)
+        SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
+        FROM unnest(${columns.time}::timestamptz[], ${columns.type}::text[], ${columns.service}::text[], ${columns.count}::int8[])
+          AS r(slot, event_type, service_name, n)
+        ON CONFLICT (tenant_id, ${tx(column)}, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
     }
   }
 
