@@ -1,5 +1,6 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { createApiKeyRegistry } from "./auth/api-keys";
+import { createExplorerRouter } from "./explorer";
 import { createHealthRouter } from "./health";
 import type { AppDeps } from "./http/context";
 import { handleError, handleNotFound } from "./http/error-handler";
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps) {
     },
   });
   app.get("/api/docs", swaggerUI({ url: "/api/openapi.json" }));
+  app.route("/", createExplorerRouter());
 
   app.onError(handleError);
   app.notFound(handleNotFound);

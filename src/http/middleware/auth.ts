@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../api-error";
 import type { ApiKeyRegistry } from "../../auth/api-keys";
+import { isExplorerPath } from "../../explorer";
 import type { AppEnv } from "../context";
 
 /** Paths anyone may call: liveness/readiness, the API docs, the explorer's static page. */
@@ -10,7 +11,8 @@ export function isOpenPath(path: string): boolean {
     path.startsWith("/health/") ||
     path === "/api/docs" ||
     path === "/api/openapi.json" ||
-    path === "/metrics" // guarded by its own optional METRICS_TOKEN
+    path === "/metrics" || // guarded by its own optional METRICS_TOKEN
+    isExplorerPath(path) // the page and its assets only; its data comes from /query with the user's key
   );
 }
 

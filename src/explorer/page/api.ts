@@ -1,0 +1,87 @@
+/** The one call the explorer makes: POST /query with the user's key in X-API-Key. */
+
+export interface StoredEvent {
+  eventId: string;
+  eventType: string;
+  serviceName: string;
+  timestamp: string;
+  payload: Record<string, unknown>;
+  receivedAt: string;
+}
+export interface EventsPage {
+  data: StoredEvent[];
+  pagination: { page: number; limit: number; total: number; totalPages: number; hasNext: boolean; hasPrev: boolean };
+  nextCursor: string | null;
+}
+export interface GroupCounts {
+  data: { key: string; count: number }[];
+  total: number;
+}
+export interface Bucket {
+  bucket: string;
+  key?: string;
+  count: number;
+}
+export interface TimeBuckets {
+  interval: string;
+  data: Bucket[];
+  total: number;
+}
+
+export type ProblemKind = "unauthorized" | "rate_limited" | "unreachable" | "unavailable" | "invalid" | "failed";
+
+/** Why a query failed, in terms the page can show. */
+export class QueryProblem extends Error {
+  constructor(
+    readonly kind: ProblemKind,
+    message: string,
+    readonly status?: number,
+    /** From Retry-After, for rate_limited and unavailable. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+function kindFor(status: number): ProblemKind {
+  if (status === 401) return "unauthorized";
+  if (status === 429) return "rate_limited";
+  if (status === 502 || status === 503 || status === 504) return "unavailable";
+  if (status === 400 || status === 413 || status === 422) return "invalid";
+  return "failed";
+}
+
+export async function query<T>(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch("/query", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: JSON.stringify(body),
+      signal,
+      cache: "no-store",
+      credentials: "omit",
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new QueryProblem("unreachable", "The server could not be reached");
+  }
+  if (response.ok) return (await response.json()) as T;
+
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const problem = (await response.json()) as { error?: { message?: string; details?: { path: string; message: string }[] } };
+    const details = problem.error?.details?.map((d) => `${d.path}: ${d.message}`).join("; ");
+    if (problem.error?.message) message = details ? `${problem.error.message} (${details})` : problem.error.message;
+  } catch {
+    // not our JSON error body (a proxy page, say): keep the status line
+  }
+  throw new QueryProblem(kindFor(response.status), message, response.status, retryAfterSeconds(response.headers.get("retry-after")));
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+function retryAfterSeconds(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : undefined;
+}
