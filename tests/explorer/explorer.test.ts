@@ -241,6 +241,18 @@ describe.skipIf(!hasChromium)("explorer in a real browser", () => {
     expect(inside.length).toBeGreaterThan(0);
     expect(await chartTotal()).toBe(inside.length);
 
+    // The keyboard does the same: pick the last bucket with End, zoom with Enter.
+    const beforeKeys = new URL(page.url()).search;
+    const bucketMs = INTERVAL_MS[await page.$eval("#chart-data", (t) => (t as HTMLElement).dataset.interval!)]!;
+    await page.locator(".chart-plot").focus();
+    await page.keyboard.press("End");
+    expect(await page.locator(".chart-tooltip").isVisible()).toBe(true);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((before) => location.search !== before, beforeKeys);
+    await settled();
+    const zoomed = new URL(page.url()).searchParams;
+    expect(Date.parse(zoomed.get("to")!) - Date.parse(zoomed.get("from")!)).toBe(bucketMs);
+
     await page.locator('label[for="range-24h"]').click();
     await settled();
     expect(new URL(page.url()).searchParams.get("range")).toBe("24h");
