@@ -12,6 +12,7 @@ import { createRouter } from "./http/router";
 import { createIngestRouter } from "./ingest";
 import { createMetricsRouter } from "./observability/metrics.route";
 import { tracing } from "./observability/tracing";
+import { createOtlpRouter } from "./otlp/router";
 import { createQueryRouter } from "./query";
 
 /**
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createHealthRouter());
   app.route("/", createIngestRouter());
   app.route("/", createQueryRouter());
+  app.route("/", createOtlpRouter());
   app.route("/", createMetricsRouter());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKeyAuth", {
