@@ -34,9 +34,35 @@ function canPrettyPrint(config: Config): boolean {
   }
 }
 
+/**
+ * postgres.js 3.4.x (up to 3.4.9 at least) can throw from a write it deferred
+ * with setImmediate after the connection's socket was closed and nulled: a
+ * TypeError in connection.js `nextWrite` that no caller can catch, which would
+ * end the process whenever PostgreSQL restarts or kills a backend
+ * (porsager/postgres#1066, #1154, #1208). The query it belonged to has already
+ * failed (CONNECTION_CLOSED, answered 503), so only that exact error is
+ * tolerated; anything else uncaught still ends the process.
+ */
+function isDriverClosedSocketWrite(error: unknown): boolean {
+  return (
+    error instanceof TypeError &&
+    /socket\.write|reading 'write'/.test(error.message) &&
+    /postgres[\\/]src[\\/]connection\.js/.test(error.stack ?? "")
+  );
+}
+
 async function main() {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: canPrettyPrint(config) });
+  process.on("uncaughtException", (error) => {
+    if (isDriverClosedSocketWrite(error)) {
+      logger.warn({ err: error }, "database driver wrote to a closed connection; the affected query already failed");
+      return;
+    }
+    logger.fatal({ err: error }, "uncaught exception; exiting");
+    logger.flush?.();
+    process.exit(1);
+  });
 
   const store = await openStore(config, logger);
   store.migration.catch((error) => {

@@ -13,6 +13,9 @@ export type OpenedStore = ReturnType<typeof createPostgresEventStore> & {
   migration: Promise<void>;
 };
 
+/** Longest wait before reconnecting a closed connection (seconds). */
+const RECONNECT_BACKOFF_MAX_S = 0.5;
+
 /** Client settings shared by the real server and the embedded store. */
 export function clientOptions(config: Config): Options<{}> {
   return {
@@ -20,6 +23,12 @@ export function clientOptions(config: Config): Options<{}> {
     connect_timeout: Math.max(1, Math.ceil(config.DB_ACQUIRE_TIMEOUT_MS / 1000)),
     idle_timeout: 60,
     max_lifetime: 60 * 30,
+    // Seconds before a closed connection reconnects. The driver's default grows
+    // 3^n (capped at 20 s) with failures shared by the whole pool, and queries
+    // assigned to that connection wait the whole delay with no timeout: after
+    // a few seconds of database outage every request hung for up to 20 s. Keep
+    // it short and jittered; a refused connect costs nothing.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S) * (0.5 + Math.random() / 2),
     onnotice: () => {},
     connection: {
       application_name: "telemetry-vault",
