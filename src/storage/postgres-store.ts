@@ -2,6 +2,7 @@ import type { Fragment, Sql, TransactionSql } from "postgres";
 import { planCounts, type Range } from "./count-plan";
 import { ConnectionGate } from "./connection-gate";
 import { GroupCommitter } from "./group-commit";
+import { findSlot, SEEK_MIN_OFFSET, type SeekPoint } from "./offset-seek";
 import { StorageUnavailableError, translateStorageError } from "./errors";
 import {
   BUCKET_MINUTES,
@@ -75,11 +76,15 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     if (!isSchemaReady()) throw new StorageUnavailableError("database schema is not migrated yet");
   }
 
-  async function inTenantTransaction<T>(tenantId: string, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  async function inTenantTransaction<T>(
+    tenantId: string,
+    work: (tx: TransactionSql) => Promise<T>,
+    mode = "",
+  ): Promise<T> {
     assertSchemaReady();
     try {
       return (await gate.run(() =>
-        sql.begin(async (tx) => {
+        sql.begin(mode, async (tx) => {
           // Both settings are local to this transaction: a pooled connection
           // never carries one request's tenant or role into the next.
           const role = appRole();
@@ -175,6 +180,58 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     maxGroupEvents: GROUP_COMMIT_MAX_GROUP_EVENTS,
   });
 
+  /** One page of events, newest first: by offset, or after a (timestamp, id) key. */
+  function eventRows(tx: TransactionSql, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]) {
+    return tx<EventRow[]>`
+      SELECT event_id, event_type, service_name, ts, payload, received_at
+      FROM events
+      WHERE ${filterClause(tx, filter)}
+        AND ts BETWEEN ${filter.startTime} AND ${filter.endTime}
+        ${after ? tx`AND (ts, event_id) < (${after.timestamp}::timestamptz, ${after.eventId})` : tx``}
+      ORDER BY ts DESC, event_id DESC
+      LIMIT ${limit}
+      ${offset > 0 ? tx`OFFSET ${offset}` : tx``}`;
+  }
+
+  /**
+   * Where row number `offset` of the window lies: walks the window's hours,
+   * minutes and partial edge minutes newest first by their counts, then the
+   * minutes of the hour it lands in. Undefined when the window has fewer rows.
+   */
+  async function seek(tx: TransactionSql, filter: EventFilter, offset: number): Promise<SeekPoint | undefined> {
+    const plan = planCounts(filter.startTime.getTime(), filter.endTime.getTime());
+    const slotsIn = (table: "events" | "minute" | "hour", ranges: Range[]) =>
+      ranges.map((r) =>
+        table === "events"
+          ? tx`SELECT ${new Date(r.from)}::timestamptz AS slot, ${r.to - r.from}::int8 AS width, count(*) AS n
+               FROM events WHERE ${filterClause(tx, filter)} AND ts >= ${new Date(r.from)} AND ts < ${new Date(r.to)}`
+          : table === "minute"
+            ? tx`SELECT minute AS slot, ${MINUTE}::int8 AS width, sum(count) AS n
+                 FROM event_counts_minute WHERE ${filterClause(tx, filter)} AND minute >= ${new Date(r.from)} AND minute < ${new Date(r.to)}
+                 GROUP BY minute`
+            : tx`SELECT hour AS slot, ${HOUR}::int8 AS width, sum(count) AS n
+                 FROM event_counts_hour WHERE ${filterClause(tx, filter)} AND hour >= ${new Date(r.from)} AND hour < ${new Date(r.to)}
+                 GROUP BY hour`,
+      );
+    const slots = async (parts: Fragment[]) => {
+      if (parts.length === 0) return [];
+      const union = parts.reduce((all, one) => tx`${all} UNION ALL ${one}`);
+      const rows = await tx<{ slot: Date; width: string; n: string }[]>`
+        SELECT slot, width, n FROM (${union}) AS slots WHERE n > 0 ORDER BY slot DESC`;
+      return rows.map((r) => ({ from: r.slot.getTime(), to: r.slot.getTime() + Number(r.width), count: Number(r.n) }));
+    };
+
+    const coarse = await slots([
+      ...slotsIn("events", plan.raw),
+      ...slotsIn("minute", plan.minutes),
+      ...slotsIn("hour", plan.hours),
+    ]);
+    const point = findSlot(coarse, offset);
+    if (!point || point.slot.to - point.slot.from !== HOUR) return point;
+    const fine = await slots(slotsIn("minute", [{ from: point.slot.from, to: point.slot.to }]));
+    return findSlot(fine, point.skip);
+  }
+
   /**
    * Counts over a window, read from the count tables for whole hours and
    * minutes and from the events only for the partial minutes at the edges.
@@ -235,15 +292,22 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     },
 
     async findEvents(filter, page: PageRequest): Promise<StoredEvent[]> {
-      const rows = await inTenantTransaction(filter.tenantId, (tx) => tx<EventRow[]>`
-        SELECT event_id, event_type, service_name, ts, payload, received_at
-        FROM events
-        WHERE ${filterClause(tx, filter)}
-          AND ts BETWEEN ${filter.startTime} AND ${filter.endTime}
-          ${page.after ? tx`AND (ts, event_id) < (${page.after.timestamp}::timestamptz, ${page.after.eventId})` : tx``}
-        ORDER BY ts DESC, event_id DESC
-        LIMIT ${page.limit}
-        ${page.after ? tx`` : tx`OFFSET ${(page.page - 1) * page.limit}`}`);
+      const offset = page.after ? 0 : (page.page - 1) * page.limit;
+      if (offset < SEEK_MIN_OFFSET) {
+        const rows = await inTenantTransaction(filter.tenantId, (tx) => eventRows(tx, filter, page.limit, offset, page.after));
+        return rows.map(toStoredEvent);
+      }
+      // Counts and rows must come from one snapshot for the seek to be exact.
+      const rows = await inTenantTransaction(
+        filter.tenantId,
+        async (tx) => {
+          const point = await seek(tx, filter, offset);
+          if (!point) return [];
+          const below = { ...filter, endTime: new Date(point.slot.to - 1) };
+          return eventRows(tx, below, page.limit, point.skip);
+        },
+        "isolation level repeatable read",
+      );
       return rows.map(toStoredEvent);
     },
 

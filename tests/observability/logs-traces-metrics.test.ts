@@ -35,7 +35,7 @@ describe("logs, traces and metrics", () => {
   let handle: StoreHandle;
   beforeAll(async () => {
     handle = databaseUrl ? await openPostgresTestStore(databaseUrl) : await openEmbeddedTestStore();
-  });
+  }, 120_000);
   afterAll(async () => handle?.cleanup());
 
   function setup(options: { tracing?: boolean; env?: Record<string, string>; limit?: number } = {}) {

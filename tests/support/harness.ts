@@ -114,7 +114,7 @@ export function makeEvent(i: number, overrides: Record<string, unknown> = {}) {
   };
 }
 
-export function postJson(app: TestApp, path: string, body: unknown, key?: string, headers: Record<string, string> = {}) {
+export async function postJson(app: TestApp, path: string, body: unknown, key?: string, headers: Record<string, string> = {}): Promise<Response> {
   return app.request(path, {
     method: "POST",
     headers: { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}), ...headers },
