@@ -1,3 +1,4 @@
+import { StorageUnavailableError } from "./errors";
 import type { IngestResult, NewEvent } from "./event-store";
 
 /**
@@ -13,6 +14,8 @@ interface Pending {
   events: NewEvent[];
   resolve(result: IngestResult): void;
   reject(error: unknown): void;
+  /** Fires if the request is still queued when its wait budget runs out. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** Writes the unique events of one group in one transaction; returns the ids actually inserted. */
@@ -23,11 +26,20 @@ export interface GroupCommitOptions {
   maxInFlight: number;
   /** Events per shared transaction; more wait for the next one. */
   maxGroupEvents: number;
+  /**
+   * How long a request may wait in the queue before it is refused with
+   * StorageUnavailableError (503): under a stalled database the queue must
+   * not hold clients longer than a wait for a connection would.
+   */
+  maxQueueWaitMs: number;
+  /** Requests queued at most, across tenants; more are refused at once. */
+  maxQueued: number;
 }
 
 export class GroupCommitter {
   private readonly queues = new Map<string, Pending[]>();
   private inFlight = 0;
+  private queued = 0;
 
   constructor(
     private readonly write: GroupWriter,
@@ -35,13 +47,28 @@ export class GroupCommitter {
   ) {}
 
   submit(tenantId: string, events: NewEvent[]): Promise<IngestResult> {
+    if (this.queued >= this.options.maxQueued) {
+      return Promise.reject(new StorageUnavailableError("database busy: too many waiting requests"));
+    }
     return new Promise((resolve, reject) => {
+      const pending: Pending = { events, resolve, reject };
       const queue = this.queues.get(tenantId);
-      const pending = { events, resolve, reject };
       if (queue) queue.push(pending);
       else this.queues.set(tenantId, [pending]);
+      this.queued++;
+      pending.timer = setTimeout(() => this.expire(tenantId, pending), this.options.maxQueueWaitMs);
       this.pump();
     });
+  }
+
+  private expire(tenantId: string, pending: Pending): void {
+    const queue = this.queues.get(tenantId);
+    const at = queue?.indexOf(pending) ?? -1;
+    if (!queue || at < 0) return; // already taken into a group
+    queue.splice(at, 1);
+    if (queue.length === 0) this.queues.delete(tenantId);
+    this.queued--;
+    pending.reject(new StorageUnavailableError("database busy: no transaction free in time"));
   }
 
   private pump(): void {
@@ -54,6 +81,8 @@ export class GroupCommitter {
       let size = 0;
       while (queue.length > 0 && (group.length === 0 || size + queue[0]!.events.length <= this.options.maxGroupEvents)) {
         const next = queue.shift()!;
+        clearTimeout(next.timer);
+        this.queued--;
         group.push(next);
         size += next.events.length;
       }

@@ -178,6 +178,8 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     // Leave connections free for queries and large batches.
     maxInFlight: Math.max(1, Math.floor(options.poolMax / 2)),
     maxGroupEvents: GROUP_COMMIT_MAX_GROUP_EVENTS,
+    maxQueueWaitMs: options.acquireTimeoutMs,
+    maxQueued: options.poolMax * 256,
   });
 
   /** One page of events, newest first: by offset, or after a (timestamp, id) key. */

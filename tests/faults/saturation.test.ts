@@ -152,17 +152,8 @@ describe.skipIf(!available)("fault: database stalled by a held lock, pool satura
     console.log(`[saturation/batches] max ${Math.round(Math.max(...outcomes.map((o) => o.ms)))} ms; >2 s: ${outcomes.filter((o) => o.ms > 2000).length}; /health p99 ${p99.toFixed(1)} ms`);
   }, 60_000);
 
-  // KNOWN BUG (needs a change in src/storage/group-commit.ts + postgres-store.ts,
-  // outside this suite's remit): requests of <= 100 events wait in the
-  // GroupCommitter's per-tenant queue, which has no time bound and sits in
-  // front of the pool gate. With the table locked, the first two groups hold
-  // their connections for the statement timeout (3 s), then the 198 queued
-  // requests form one group that waits another 3 s: every request takes 3-6 s
-  // instead of a 503 within the acquire timeout. Fix: give each queued request
-  // a deadline of acquireTimeoutMs (reject with StorageUnavailableError and
-  // drop it from its queue when it expires before being flushed), and cap the
-  // queue length. When that lands this test passes; turn `test.failing` into `test`.
-  test.failing("200 concurrent single-event requests (group-commit path) against a locked table: same bounds", async () => {
+  // Small requests wait in the group-commit queue, which has the same bound as a wait for a connection.
+  test("200 concurrent single-event requests (group-commit path) against a locked table: same bounds", async () => {
     const release = await holdLock();
     let outcomes: Outcome[];
     let p99: number;

@@ -31,7 +31,7 @@ function recordingWriter(delayMs = 5) {
 
 test("requests waiting together share one write, each with exact counts", async () => {
   const writer = recordingWriter();
-  const committer = new GroupCommitter(writer.write, { maxInFlight: 1, maxGroupEvents: 1000 });
+  const committer = new GroupCommitter(writer.write, { maxInFlight: 1, maxGroupEvents: 1000, maxQueueWaitMs: 1000, maxQueued: 100 });
   const results = await Promise.all([
     committer.submit("t", [event("a")]), // written alone: nothing else is waiting yet
     committer.submit("t", [event("b"), event("c")]),
@@ -52,7 +52,7 @@ test("requests waiting together share one write, each with exact counts", async 
 
 test("tenants never share a write, take turns, and in-flight writes stay bounded", async () => {
   const writer = recordingWriter(2);
-  const committer = new GroupCommitter(writer.write, { maxInFlight: 2, maxGroupEvents: 10 });
+  const committer = new GroupCommitter(writer.write, { maxInFlight: 2, maxGroupEvents: 10, maxQueueWaitMs: 1000, maxQueued: 100 });
   const submissions = Array.from({ length: 90 }, (_, i) => committer.submit(`t${i % 3}`, [event(`e${i}`)]));
   const results = await Promise.all(submissions);
   expect(results.every((r) => r.ingested === 1)).toBe(true);
@@ -75,7 +75,7 @@ test("a failed write rejects every request of its group and the next group still
       if (calls === 2) throw new Error("database went away");
       return unique.map((e) => e.eventId);
     },
-    { maxInFlight: 1, maxGroupEvents: 100 },
+    { maxInFlight: 1, maxGroupEvents: 100, maxQueueWaitMs: 1000, maxQueued: 100 },
   );
   const first = committer.submit("t", [event("a")]);
   const second = committer.submit("t", [event("b")]);
@@ -85,4 +85,30 @@ test("a failed write rejects every request of its group and the next group still
   expect(two.status === "rejected" && (two.reason as Error).message).toBe("database went away");
   expect(three.status === "rejected" && (three.reason as Error).message).toBe("database went away");
   expect(await committer.submit("t", [event("d")])).toEqual({ ingested: 1, duplicates: 0 });
+});
+
+test("a request queued longer than its budget is refused as unavailable; a full queue refuses at once", async () => {
+  let release!: () => void;
+  const stalled = new Promise<void>((resolve) => (release = resolve));
+  const committer = new GroupCommitter(
+    async (_tenant, unique) => {
+      await stalled;
+      return unique.map((e) => e.eventId);
+    },
+    { maxInFlight: 1, maxGroupEvents: 100, maxQueueWaitMs: 50, maxQueued: 2 },
+  );
+  const running = committer.submit("t", [event("a")]); // taken at once, then stalls
+  const waiting = [committer.submit("t", [event("b")]), committer.submit("u", [event("c")])];
+  const overflow = committer.submit("t", [event("d")]);
+  expect(overflow).rejects.toThrow("too many waiting");
+  const started = performance.now();
+  const outcomes = await Promise.allSettled(waiting);
+  expect(performance.now() - started).toBeLessThan(500);
+  for (const outcome of outcomes) {
+    expect(outcome.status).toBe("rejected");
+    expect((outcome as PromiseRejectedResult).reason.name).toBe("StorageUnavailableError");
+  }
+  release();
+  expect(await running).toEqual({ ingested: 1, duplicates: 0 });
+  expect(await committer.submit("t", [event("e")])).toEqual({ ingested: 1, duplicates: 0 });
 });
