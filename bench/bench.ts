@@ -330,10 +330,10 @@ function printReport() {
       r.failed, p.rssMaxMiB ? p.rssMaxMiB.toFixed(0) : "-", `${p.cpu.serverCores}/${p.cpu.generatorCores}/${p.cpu.postgresCores}/${p.cpu.otherCores}`, `${p.cpu.machineBusyPct}%`,
     ];
   });
-  say(`\n== Ingest (${args.seconds}s measured per phase; latency = one request / one raw transaction)`);
-  say(table(["phase", "conc", "events/s", "req/s", "p50 ms", "p95 ms", "p99 ms", "failed", "RSS MiB", "cores srv/gen/pg/other", "busy"], rows, [false, true, true, true, true, true, true, true, true, true, true]));
-  say("  cores: average CPU cores used over the window by the server process, this load generator, all postgres processes, and everything else on the machine");
-  say("\n  PostgreSQL backends during each phase (avg non-idle backends; share of samples by wait event, CPU = running):");
+  if (phases.length) say(`\n== Ingest (${args.seconds}s measured per phase; latency = one request / one raw transaction)`);
+  if (phases.length) say(table(["phase", "conc", "events/s", "req/s", "p50 ms", "p95 ms", "p99 ms", "failed", "RSS MiB", "cores srv/gen/pg/other", "busy"], rows, [false, true, true, true, true, true, true, true, true, true, true]));
+  if (phases.length) say("  cores: average CPU cores used over the window by the server process, this load generator, all postgres processes, and everything else on the machine");
+  if (phases.length) say("\n  PostgreSQL backends during each phase (avg non-idle backends; share of samples by wait event, CPU = running):");
   for (const p of phases) say(`  ${p.phase.padEnd(40)} ${formatWaits(p.waits)}`);
   const dup = phases.find((p) => p.phase.includes("dups"));
   if (dup?.extra) {
@@ -374,9 +374,10 @@ function printReport() {
     say(`  single events @64: ${fmtInt(single.result.eventsPerSec)} events/s, p95 ${fmtMs(single.result.latencyMs.p95)} ms (target ≥ ${fmtInt(TARGETS.singleEventsPerSec)}/s with p95 < ${TARGETS.singleP95Ms} ms) → ${met ? "MET" : "NOT MET"}`);
   }
   if (queryResults.length) {
-    const slow = queryResults.filter((r) => !(r.latencyMs.p95 <= TARGETS.queryP95Ms));
+    const shapes = queryResults.filter((r) => !r.name.startsWith("GET /health"));
+    const slow = shapes.filter((r) => !(r.latencyMs.p95 <= TARGETS.queryP95Ms));
     verdicts.queries = { met: slow.length === 0, slow: slow.map((r) => ({ name: r.name, p95: r.latencyMs.p95 })) };
-    say(`  queries p95 ≤ ${TARGETS.queryP95Ms} ms: ${queryResults.length - slow.length}/${queryResults.length} shapes → ${slow.length === 0 ? "MET" : `NOT MET (${slow.map((r) => `${r.name}: ${fmtMs(r.latencyMs.p95)} ms`).join("; ")})`}`);
+    say(`  queries p95 ≤ ${TARGETS.queryP95Ms} ms: ${shapes.length - slow.length}/${shapes.length} shapes → ${slow.length === 0 ? "MET" : `NOT MET (${slow.map((r) => `${r.name}: ${fmtMs(r.latencyMs.p95)} ms`).join("; ")})`}`);
   }
   say(`  server RSS max: ${rssOverall.toFixed(0)} MiB (VmRSS sampled every 100 ms)`);
   report.verdicts = verdicts;

@@ -33,6 +33,7 @@ const HELP = `bun run bench [flags]
   --skip-queries      only the ingest phases
   --no-explain        skip EXPLAIN ANALYZE of query shapes
   --no-vacuum         do not VACUUM ANALYZE after filling (autovacuum may be off on the test cluster)
+  --no-redis          start the server without REDIS_URL (in-process rate limiter), to see what Redis costs
 Environment: BENCH_DATABASE_URL | TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
              BENCH_REDIS_URL | TEST_REDIS_URL (default redis://127.0.0.1:6379)`;
 
@@ -93,6 +94,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case "--skip-queries": args.skipQueries = true; break;
       case "--no-explain": args.explain = false; break;
       case "--no-vacuum": args.vacuum = false; break;
+      case "--no-redis": args.redisUrl = ""; break;
       case "-h": case "--help": console.log(HELP); process.exit(0);
       default: throw new Error(`unknown flag ${flag}\n${HELP}`);
     }

@@ -165,7 +165,15 @@ export async function runQueries(options: {
     });
   }
 
+  // Floor: the same HTTP client and server runtime, no auth, no database.
+  const floor = new Samples();
   for (let round = 0; round < options.warmup + options.samples; round++) {
+    {
+      const t = performance.now();
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(30_000) });
+      await res.arrayBuffer();
+      if (round >= options.warmup && res.ok) floor.push(performance.now() - t);
+    }
     for (const c of checked) {
       if (c.problems.some((p) => p.startsWith("HTTP"))) continue;
       const t = performance.now();
@@ -179,7 +187,10 @@ export async function runQueries(options: {
     }
   }
 
-  const results: QueryResult[] = checked.map((c) => ({
+  const results: QueryResult[] = [
+    { name: "GET /health (floor: no auth, no DB)", samples: floor.length, latencyMs: summarize(floor.values()), ok: true, problems: [] },
+  ];
+  results.push(...checked.map((c) => ({
     name: c.shape.name,
     samples: c.latencies.length,
     latencyMs: summarize(c.latencies.values()),
@@ -188,7 +199,7 @@ export async function runQueries(options: {
     items: c.items,
     ok: c.problems.length === 0,
     problems: c.problems,
-  }));
+  })));
   for (const result of results) {
     options.onProgress?.(
       `${result.name.padEnd(40)} p50 ${result.latencyMs.p50.toFixed(1).padStart(7)} ms  p95 ${result.latencyMs.p95.toFixed(1).padStart(7)} ms${result.problems.length ? `  PROBLEM: ${result.problems.join("; ")}` : ""}`,
