@@ -171,7 +171,12 @@ async function ingestSection() {
   const warmupMs = args.warmupSeconds * 1000;
   const durationMs = args.seconds * 1000;
   try {
-    // 1. Raw ceiling.
+    // 1. Raw ceiling. Same role switch as the server (src/storage/open-store.ts usableAppRole).
+    const [roleRow] = await admin<{ member: boolean | null }[]>`
+      SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tv_app') THEN pg_has_role(current_user, 'tv_app', 'MEMBER') END AS member`;
+    const appRole = roleRow?.member ? "tv_app" : undefined;
+    report.rawAppRole = appRole ?? null;
+    say(`  raw ceiling runs ${appRole ? "as role tv_app (row-level security on, like the server)" : "without an app role"}`);
     let bestRawWithCounts = 0;
     for (const connections of args.rawConnections) {
       for (const withCounts of [false, true]) {
@@ -179,7 +184,7 @@ async function ingestSection() {
         const name = `raw unnest ${withCounts ? "events+counts" : "events only"}`;
         const row = await measured(`${name} (${connections} conns)`, "raw", undefined, undefined, { applicationName: RAW_APPLICATION_NAME }, (onWindow) =>
           runRawCeiling({
-            databaseUrl: args.databaseUrl, schema: ingestSchema, tenantId: RAW_TENANT, connections, withCounts,
+            databaseUrl: args.databaseUrl, schema: ingestSchema, tenantId: RAW_TENANT, appRole, connections, withCounts,
             batchSize: BATCH, spreadMs: 120_000, warmupMs, durationMs, onWindow,
           }));
         phases.push(row);

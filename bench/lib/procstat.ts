@@ -28,14 +28,21 @@ export function cpuSeconds(pid: number | "self"): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-/** CPU seconds of every process named `postgres` (all backends of the shared cluster, ours and others'). */
-export function postgresCpuSeconds(): number {
-  let total = 0;
+/** CPU seconds per process named `postgres` (all backends of the shared cluster, ours and others'). */
+export function postgresCpuSeconds(): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     if (read(`/proc/${entry}/comm`)?.trim() !== "postgres") continue;
-    total += cpuSeconds(Number(entry));
+    byPid.set(Number(entry), cpuSeconds(Number(entry)));
   }
+  return byPid;
+}
+
+/** CPU used between two snapshots by processes alive at the end (backends that exited meanwhile are lost). */
+function postgresDelta(a: Map<number, number>, b: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, end] of b) total += Math.max(0, end - (a.get(pid) ?? 0));
   return total;
 }
 
@@ -51,7 +58,7 @@ export interface CpuSnapshot {
   at: number;
   server: number;
   generator: number;
-  postgres: number;
+  postgres: Map<number, number>;
   machine: { busy: number; total: number };
 }
 
@@ -85,7 +92,7 @@ export function cpuUsage(a: CpuSnapshot, b: CpuSnapshot): CpuUsage {
   const usage = {
     serverCores: r(b.server - a.server),
     generatorCores: r(b.generator - a.generator),
-    postgresCores: r(b.postgres - a.postgres),
+    postgresCores: r(postgresDelta(a.postgres, b.postgres)),
     machineBusyPct: Math.round(busyShare * 1000) / 10,
     otherCores: 0,
   };

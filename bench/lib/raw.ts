@@ -6,7 +6,8 @@ import { runLoad, type LoadResult } from "./load";
  * The ceiling: the same transaction the store runs for one 1000-event batch
  * (postgres-store.ts ingest → insertChunk → addToCounts), sent straight
  * through postgres.js with no HTTP, parsing or validation in front:
- *   BEGIN; set_config('app.tenant_id'); INSERT … SELECT FROM unnest(5 arrays)
+ *   BEGIN; set_config('app.tenant_id'[, 'role' → tv_app, so row-level security applies as in the server]);
+ *   INSERT … SELECT FROM unnest(5 arrays)
  *   ON CONFLICT DO NOTHING RETURNING event_id; [minute and hour count upserts]; COMMIT
  * Rows are sorted by id and count keys sorted, as the store does.
  * Keep the SQL text in step with src/storage/postgres-store.ts.
@@ -113,6 +114,8 @@ export async function runRawCeiling(options: {
   databaseUrl: string;
   schema: string;
   tenantId: string;
+  /** The role the server switches to per transaction (row-level security), when it can. */
+  appRole?: string;
   connections: number;
   withCounts: boolean;
   batchSize: number;
@@ -138,7 +141,9 @@ export async function runRawCeiling(options: {
         const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
         try {
           const n = await sql.begin(async (tx) => {
-            await tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`;
+            await (options.appRole
+              ? tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true), set_config('role', ${options.appRole}, true)`
+              : tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`);
             const inserted = await insertBatch(tx, options.tenantId, ids, t);
             if (options.withCounts && inserted > 0) await addToCounts(tx, options.tenantId, t);
             return inserted;
