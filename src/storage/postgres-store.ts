@@ -179,7 +179,9 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     maxInFlight: Math.max(1, Math.floor(options.poolMax / 2)),
     maxGroupEvents: GROUP_COMMIT_MAX_GROUP_EVENTS,
     maxQueueWaitMs: options.acquireTimeoutMs,
-    maxQueued: options.poolMax * 256,
+    // Queued requests are small (at most 100 events each); the cap only stops
+    // an unbounded pile-up when the database cannot keep up.
+    maxQueued: Math.max(4096, options.poolMax * 256),
   });
 
   /** One page of events, newest first: by offset, or after a (timestamp, id) key. */
