@@ -1,15 +1,16 @@
-import postgres, { type Sql, type TransactionSql } from "postgres";
+import postgres, { type Sql } from "postgres";
 import { makeEvents, type BenchEvent } from "./data";
 import { runLoad, type LoadResult } from "./load";
 
 /**
  * The ceiling: the same transaction the store runs for one 1000-event batch
- * (postgres-store.ts ingest → insertChunk → addToCounts), sent straight
- * through postgres.js with no HTTP, parsing or validation in front:
+ * (postgres-store.ts writeEvents → inTenantStatement(insertAndCount)), sent
+ * straight through postgres.js with no HTTP, parsing or validation in front,
+ * pipelined in one round trip on a reserved connection:
  *   BEGIN; set_config('app.tenant_id'[, 'role' → tv_app, so row-level security applies as in the server]);
- *   INSERT … SELECT FROM unnest(5 arrays)
- *   ON CONFLICT DO NOTHING RETURNING event_id; [minute and hour count upserts]; COMMIT
- * Rows are sorted by id and count keys sorted, as the store does.
+ *   WITH inserted AS (INSERT … SELECT FROM unnest(5 arrays) ON CONFLICT DO NOTHING RETURNING …),
+ *   [minute and hour count upserts from `inserted`] SELECT event_id FROM inserted; COMMIT
+ * Rows are sorted by id, as the store does.
  * Keep the SQL text in step with src/storage/postgres-store.ts.
  */
 export const RAW_APPLICATION_NAME = "tv-bench-raw";
@@ -27,36 +28,11 @@ export function rawClient(databaseUrl: string, schema: string, max: number): Sql
   });
 }
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-
-interface CountColumns {
-  time: string[];
-  type: string[];
-  service: string[];
-  count: number[];
-}
-
-/** Same grouping as addToCounts: floor(ts / unit), keys sorted. */
-export function countColumns(events: BenchEvent[], unit: number): CountColumns {
-  const counts = new Map<string, number>();
-  for (const event of events) {
-    const slot = Math.floor(Date.parse(event.timestamp) / unit) * unit;
-    const key = `${new Date(slot).toISOString()}\u0000${event.eventType}\u0000${event.serviceName}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const keys = [...counts.keys()].sort();
-  const parts = keys.map((k) => k.split("\u0000") as [string, string, string]);
-  return { time: parts.map((p) => p[0]), type: parts.map((p) => p[1]), service: parts.map((p) => p[2]), count: keys.map((k) => counts.get(k)!) };
-}
-
 interface Template {
   types: string[];
   services: string[];
   timestamps: string[];
   payloads: string[];
-  minute: CountColumns;
-  hour: CountColumns;
 }
 
 /**
@@ -71,43 +47,52 @@ function makeTemplates(count: number, batch: number, spreadMs: number): Template
       services: events.map((e) => e.serviceName),
       timestamps: events.map((e) => e.timestamp),
       payloads: events.map((e) => e.payloadJson),
-      minute: countColumns(events, MINUTE),
-      hour: countColumns(events, HOUR),
     };
   });
 }
 
-async function insertBatch(tx: TransactionSql, tenantId: string, ids: string[], t: Template): Promise<number> {
-  const inserted = await tx<{ event_id: string }[]>`
-      INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-      SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
-      FROM unnest(
-        ${ids}::text[],
-        ${t.types}::text[],
-        ${t.services}::text[],
-        ${t.timestamps}::timestamptz[],
-        ${t.payloads}::text[]
-      ) AS e(event_id, event_type, service_name, ts, payload)
-      ON CONFLICT (tenant_id, event_id) DO NOTHING
-      RETURNING event_id`;
-  return inserted.length;
+function unnestRows(tx: Sql, ids: string[], t: Template) {
+  return tx`
+    unnest(
+      ${ids}::text[],
+      ${t.types}::text[],
+      ${t.services}::text[],
+      ${t.timestamps}::timestamptz[],
+      ${t.payloads}::text[]
+    ) AS e(event_id, event_type, service_name, ts, payload)`;
 }
 
-async function addToCounts(tx: TransactionSql, tenantId: string, t: Template) {
-  const m = t.minute;
-  await tx`
-          INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
-          SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
-          FROM unnest(${m.time}::timestamptz[], ${m.type}::text[], ${m.service}::text[], ${m.count}::int8[])
-            AS r(slot, event_type, service_name, n)
-          ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
-  const h = t.hour;
-  await tx`
-          INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
-          SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
-          FROM unnest(${h.time}::timestamptz[], ${h.type}::text[], ${h.service}::text[], ${h.count}::int8[])
-            AS r(slot, event_type, service_name, n)
-          ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
+function insertOnly(tx: Sql, tenantId: string, ids: string[], t: Template) {
+  return tx<{ event_id: string }[]>`
+    INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
+    SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
+    FROM ${unnestRows(tx, ids, t)}
+    ON CONFLICT (tenant_id, event_id) DO NOTHING
+    RETURNING event_id`;
+}
+
+function insertAndCount(tx: Sql, tenantId: string, ids: string[], t: Template) {
+  return tx<{ event_id: string }[]>`
+    WITH inserted AS (
+      INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
+      SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
+      FROM ${unnestRows(tx, ids, t)}
+      ON CONFLICT (tenant_id, event_id) DO NOTHING
+      RETURNING event_id, event_type, service_name, ts
+    ),
+    per_minute AS (
+      INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
+      SELECT ${tenantId}, date_trunc('minute', ts, 'UTC'), event_type, service_name, count(*)
+      FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+      ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+    ),
+    per_hour AS (
+      INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
+      SELECT ${tenantId}, date_trunc('hour', ts, 'UTC'), event_type, service_name, count(*)
+      FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+      ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+    )
+    SELECT event_id FROM inserted`;
 }
 
 export async function runRawCeiling(options: {
@@ -140,14 +125,24 @@ export async function runRawCeiling(options: {
         const t = templates[next++ % templates.length]!;
         const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
         try {
-          const n = await sql.begin(async (tx) => {
-            await (options.appRole
-              ? tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true), set_config('role', ${options.appRole}, true)`
-              : tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`);
-            const inserted = await insertBatch(tx, options.tenantId, ids, t);
-            if (options.withCounts && inserted > 0) await addToCounts(tx, options.tenantId, t);
-            return inserted;
-          });
+          const db = await sql.reserve();
+          let n: number;
+          try {
+            const write = options.withCounts ? insertAndCount : insertOnly;
+            const [, , inserted, commit] = await Promise.all([
+              db`BEGIN`.execute(),
+              (options.appRole
+                ? db`SELECT set_config('app.tenant_id', ${options.tenantId}, true), set_config('role', ${options.appRole}, true)`
+                : db`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`
+              ).execute(),
+              write(db, options.tenantId, ids, t).execute(),
+              db`COMMIT`.execute(),
+            ]);
+            if (commit.command !== "COMMIT") throw new Error(`transaction ended with ${commit.command}`);
+            n = inserted.length;
+          } finally {
+            db.release();
+          }
           insertedTotal += n; // synchronous after the await: no lost update
           return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
         } catch (error) {

@@ -1,4 +1,4 @@
-import type { Fragment, Sql, TransactionSql } from "postgres";
+import type { Fragment, PendingQuery, Row, Sql, TransactionSql } from "postgres";
 import { planCounts, type Range } from "./count-plan";
 import { ConnectionGate } from "./connection-gate";
 import { GroupCommitter } from "./group-commit";
@@ -33,6 +33,9 @@ export interface PostgresStoreOptions {
   appRole?: () => string | undefined;
 }
 
+/** A client, a transaction or a reserved connection: anything that runs tagged SQL. */
+type Db = Sql | TransactionSql;
+
 interface EventRow {
   event_id: string;
   event_type: EventType;
@@ -54,10 +57,6 @@ const GROUP_COMMIT_MAX_GROUP_EVENTS = 2000;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const COUNT_TABLES = [
-  { table: "event_counts_minute", column: "minute", unit: MINUTE },
-  { table: "event_counts_hour", column: "hour", unit: HOUR },
-] as const;
 
 /**
  * The EventStore on PostgreSQL (or PGlite through the same wire protocol).
@@ -76,6 +75,47 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     if (!isSchemaReady()) throw new StorageUnavailableError("database schema is not migrated yet");
   }
 
+  /**
+   * The tenant (and the row-level-security role) for this transaction only:
+   * a pooled connection never carries one request's tenant into the next.
+   */
+  function tenantSettings(db: Db, tenantId: string) {
+    const role = appRole();
+    return role
+      ? db`SELECT set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${role}, true)`
+      : db`SELECT set_config('app.tenant_id', ${tenantId}, true)`;
+  }
+
+  /**
+   * One statement in its own transaction, in one round trip: BEGIN, the
+   * tenant settings, the statement and COMMIT are pipelined on a reserved
+   * connection. Row locks the statement takes are released as soon as it
+   * has run, without waiting for this process to send COMMIT. If anything
+   * fails, PostgreSQL turns the COMMIT into a ROLLBACK.
+   */
+  async function inTenantStatement<R extends readonly Row[]>(tenantId: string, statement: (db: Sql) => PendingQuery<R>): Promise<R> {
+    assertSchemaReady();
+    try {
+      return await gate.run(async () => {
+        const db = await sql.reserve();
+        try {
+          const steps = [db`BEGIN`, tenantSettings(db, tenantId), statement(db), db`COMMIT`].map((q) => q.execute());
+          const results = await Promise.allSettled(steps);
+          const failed = results.find((r) => r.status === "rejected");
+          if (failed) throw (failed as PromiseRejectedResult).reason;
+          const commit = (results[3] as PromiseFulfilledResult<{ command: string }>).value;
+          if (commit.command !== "COMMIT") throw new StorageUnavailableError(`transaction ended with ${commit.command}`);
+          return (results[2] as PromiseFulfilledResult<R>).value;
+        } finally {
+          db.release();
+        }
+      });
+    } catch (error) {
+      translateStorageError(error);
+    }
+  }
+
+  /** Several statements in one transaction (deep-page seeks, multi-chunk batches). */
   async function inTenantTransaction<T>(
     tenantId: string,
     work: (tx: TransactionSql) => Promise<T>,
@@ -85,13 +125,11 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     try {
       return (await gate.run(() =>
         sql.begin(mode, async (tx) => {
-          // Both settings are local to this transaction: a pooled connection
-          // never carries one request's tenant or role into the next.
-          const role = appRole();
-          await (role
-            ? tx`SELECT set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${role}, true)`
-            : tx`SELECT set_config('app.tenant_id', ${tenantId}, true)`);
-          return work(tx);
+          // Sent with .execute() before the work's first statement and awaited
+          // with it: one round trip less, same order on the connection.
+          const settings = tenantSettings(tx, tenantId).execute();
+          const [, result] = await Promise.all([settings, work(tx)]);
+          return result;
         }),
       )) as T;
     } catch (error) {
@@ -100,60 +138,92 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   }
 
   /** Tenant and the optional filters; the time condition is added by each caller. */
-  function filterClause(tx: TransactionSql, filter: EventFilter) {
+  function filterClause(tx: Db, filter: EventFilter) {
     return tx`
       tenant_id = ${filter.tenantId}
       ${filter.eventType ? tx`AND event_type = ${filter.eventType}` : tx``}
       ${filter.serviceName ? tx`AND service_name = ${filter.serviceName}` : tx``}`;
   }
 
-  async function insertChunk(tx: TransactionSql, tenantId: string, rows: NewEvent[]): Promise<string[]> {
-    // One statement with five array parameters, however many rows: unnest
-    // turns them back into rows. Payloads travel as text and are cast per
-    // element, because a JSON string inside jsonb[] would be stored as a JSON string.
-    const inserted = await tx<{ event_id: string }[]>`
-      INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-      SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
-      FROM unnest(
+  /** The rows of a batch as a relation: five array parameters however many rows. */
+  function unnestEvents(tx: Db, rows: NewEvent[]) {
+    // Payloads travel as text and are cast per element: a JSON string inside
+    // a jsonb[] parameter would be stored as a JSON string, not an object.
+    return tx`
+      unnest(
         ${rows.map((r) => r.eventId)}::text[],
         ${rows.map((r) => r.eventType)}::text[],
         ${rows.map((r) => r.serviceName)}::text[],
         ${rows.map((r) => r.timestamp)}::timestamptz[],
         ${rows.map((r) => r.payloadJson)}::text[]
-      ) AS e(event_id, event_type, service_name, ts, payload)
-      ON CONFLICT (tenant_id, event_id) DO NOTHING
-      RETURNING event_id`;
-    return inserted.map((r) => r.event_id);
+      ) AS e(event_id, event_type, service_name, ts, payload)`;
   }
 
   /**
-   * Adds the newly inserted events to the per-minute and per-hour counts.
-   * Runs last in the transaction, so the count rows stay locked only for the
-   * commit; keys are sorted so concurrent transactions lock them in one order.
+   * CTE parts that add the rows of a relation named `inserted` to the
+   * per-minute and per-hour counts. Sorted so concurrent transactions lock
+   * count rows in one order; UTC so hours are the same hours as in queries.
    */
-  async function addToCounts(tx: TransactionSql, tenantId: string, events: NewEvent[]) {
-    for (const { table, column, unit } of COUNT_TABLES) {
-      const counts = new Map<string, number>();
-      for (const event of events) {
-        const slot = Math.floor(Date.parse(event.timestamp) / unit) * unit;
-        const key = `${new Date(slot).toISOString()}\u0000${event.eventType}\u0000${event.serviceName}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      const keys = [...counts.keys()].sort();
-      const parts = keys.map((k) => k.split("\u0000") as [string, string, string]);
-      const columns = {
-        time: parts.map((p) => p[0]),
-        type: parts.map((p) => p[1]),
-        service: parts.map((p) => p[2]),
-        count: keys.map((k) => counts.get(k)!),
-      };
-      await tx`
-        INSERT INTO ${tx(table)} AS c (tenant_id, ${tx(column)}, event_type, service_name, count)
-        SELECT ${tenantId}, r.slot, r.event_type, r.service_name, r.n
-        FROM unnest(${columns.time}::timestamptz[], ${columns.type}::text[], ${columns.service}::text[], ${columns.count}::int8[])
-          AS r(slot, event_type, service_name, n)
-        ON CONFLICT (tenant_id, ${tx(column)}, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count`;
+  function countUpserts(tx: Db, tenantId: string) {
+    return tx`
+      per_minute AS (
+        INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
+        SELECT ${tenantId}, date_trunc('minute', ts, 'UTC'), event_type, service_name, count(*)
+        FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+        ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+      ),
+      per_hour AS (
+        INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
+        SELECT ${tenantId}, date_trunc('hour', ts, 'UTC'), event_type, service_name, count(*)
+        FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+        ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+      )`;
+  }
+
+  /**
+   * Inserts a batch and counts what was new, in one statement: the count rows
+   * it locks are held only until the commit that follows. Returns the ids
+   * actually inserted (duplicates are skipped by ON CONFLICT).
+   */
+  function insertAndCount(tx: Db, tenantId: string, rows: NewEvent[]) {
+    return tx<{ event_id: string }[]>`
+      WITH inserted AS (
+        INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
+        SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
+        FROM ${unnestEvents(tx, rows)}
+        ON CONFLICT (tenant_id, event_id) DO NOTHING
+        RETURNING event_id, event_type, service_name, ts
+      ),
+      ${countUpserts(tx, tenantId)}
+      SELECT event_id FROM inserted`;
+  }
+
+  /** For batches of several chunks: insert chunk by chunk, count all at the end (one lock order). */
+  async function insertChunksThenCount(tx: TransactionSql, tenantId: string, rows: NewEvent[]): Promise<string[]> {
+    const inserted: { event_id: string; event_type: string; service_name: string; ts: string }[] = [];
+    for (let start = 0; start < rows.length; start += insertChunkSize) {
+      inserted.push(
+        ...(await tx<typeof inserted>`
+          INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
+          SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
+          FROM ${unnestEvents(tx, rows.slice(start, start + insertChunkSize))}
+          ON CONFLICT (tenant_id, event_id) DO NOTHING
+          RETURNING event_id, event_type, service_name, ts::text`),
+      );
     }
+    if (inserted.length > 0) {
+      await tx`
+        WITH inserted AS (
+          SELECT * FROM unnest(
+            ${inserted.map((r) => r.event_type)}::text[],
+            ${inserted.map((r) => r.service_name)}::text[],
+            ${inserted.map((r) => r.ts)}::timestamptz[]
+          ) AS i(event_type, service_name, ts)
+        ),
+        ${countUpserts(tx, tenantId)}
+        SELECT 1`;
+    }
+    return inserted.map((r) => r.event_id);
   }
 
   /**
@@ -163,15 +233,9 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
    */
   async function writeEvents(tenantId: string, unique: NewEvent[]): Promise<string[]> {
     const rows = [...unique].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-    const byId = new Map(rows.map((r) => [r.eventId, r]));
-    return inTenantTransaction(tenantId, async (tx) => {
-      const insertedIds: string[] = [];
-      for (let start = 0; start < rows.length; start += insertChunkSize) {
-        insertedIds.push(...(await insertChunk(tx, tenantId, rows.slice(start, start + insertChunkSize))));
-      }
-      if (insertedIds.length > 0) await addToCounts(tx, tenantId, insertedIds.map((id) => byId.get(id)!));
-      return insertedIds;
-    });
+    if (rows.length > insertChunkSize) return inTenantTransaction(tenantId, (tx) => insertChunksThenCount(tx, tenantId, rows));
+    const inserted = await inTenantStatement(tenantId, (db) => insertAndCount(db, tenantId, rows));
+    return inserted.map((r) => r.event_id);
   }
 
   const groupCommitter = new GroupCommitter(writeEvents, {
@@ -185,7 +249,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   });
 
   /** One page of events, newest first: by offset, or after a (timestamp, id) key. */
-  function eventRows(tx: TransactionSql, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]) {
+  function eventRows(tx: Db, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]) {
     return tx<EventRow[]>`
       SELECT event_id, event_type, service_name, ts, payload, received_at
       FROM events
@@ -241,7 +305,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
    * minutes and from the events only for the partial minutes at the edges.
    * Returns one row per (bucket, key); bucket/key are null when not asked for.
    */
-  function countRows(tx: TransactionSql, filter: EventFilter, by?: GroupBy, bucketMinutes?: number) {
+  function countRows(tx: Db, filter: EventFilter, by?: GroupBy, bucketMinutes?: number) {
     const plan = planCounts(filter.startTime.getTime(), filter.endTime.getTime(), !bucketMinutes || bucketMinutes >= 60);
     const key = (by === "service" ? tx`service_name` : by === "eventType" ? tx`event_type` : tx`NULL::text`) as Fragment;
     const bucket = (column: string) =>
@@ -298,7 +362,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     async findEvents(filter, page: PageRequest): Promise<StoredEvent[]> {
       const offset = page.after ? 0 : (page.page - 1) * page.limit;
       if (offset < SEEK_MIN_OFFSET) {
-        const rows = await inTenantTransaction(filter.tenantId, (tx) => eventRows(tx, filter, page.limit, offset, page.after));
+        const rows = await inTenantStatement(filter.tenantId, (db) => eventRows(db, filter, page.limit, offset, page.after));
         return rows.map(toStoredEvent);
       }
       // Counts and rows must come from one snapshot for the seek to be exact.
@@ -316,12 +380,12 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     },
 
     async countEvents(filter) {
-      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter));
+      const rows = await inTenantStatement(filter.tenantId, (db) => countRows(db, filter));
       return rows.reduce((sum, row) => sum + Number(row.count), 0);
     },
 
     async groupCounts(filter, by: GroupBy) {
-      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter, by));
+      const rows = await inTenantStatement(filter.tenantId, (db) => countRows(db, filter, by));
       return rows
         .map((r) => ({ key: r.key!, count: Number(r.count) }))
         .filter((r) => r.count > 0)
@@ -329,7 +393,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     },
 
     async timeBuckets(filter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]> {
-      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter, by, BUCKET_MINUTES[interval]));
+      const rows = await inTenantStatement(filter.tenantId, (db) => countRows(db, filter, by, BUCKET_MINUTES[interval]));
       return rows
         .filter((r) => Number(r.count) > 0)
         .map((r) => ({ bucket: r.bucket!.toISOString(), ...(by ? { key: r.key! } : {}), count: Number(r.count) }))
