@@ -27,6 +27,8 @@ export interface AppVariables {
   requestId: string;
   tenantId: string;
   logger: Logger;
+  /** Set by the tracing middleware when tracing is on, for the request log line. */
+  traceId?: string;
   /** Set by handlers that ingest, for the request log line and metrics. */
   ingestStats?: { ingested: number; duplicates: number };
 }

@@ -21,7 +21,7 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   const logger = c.var.logger ?? c.var.deps?.logger;
   if (apiError.status >= 500) {
     const level = apiError.code === "service_unavailable" ? "warn" : "error";
-    logger?.[level]({ err: error, requestId: c.var.requestId }, "request failed");
+    logger?.[level]({ err: error, requestId: c.var.requestId, tenant: c.var.tenantId }, "request failed");
   }
   return respondWithError(c, apiError);
 };

@@ -35,7 +35,7 @@ export const tracing = createMiddleware<AppEnv>(async function tracing(c, next) 
   const span = tracer.startSpan(`${c.req.method} ${c.req.path}`, { kind: SpanKind.SERVER }, parent);
   const spanContext = trace.setSpan(parent, span);
   (c as unknown as { set(key: string, value: unknown): void }).set(SPAN_CONTEXT, spanContext);
-  c.set("logger", c.var.logger.child({ traceId: span.spanContext().traceId }));
+  c.set("traceId", span.spanContext().traceId);
   try {
     await next();
   } finally {

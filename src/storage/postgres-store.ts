@@ -239,8 +239,12 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   }
 
   const groupCommitter = new GroupCommitter(writeEvents, {
-    // Leave connections free for queries and large batches.
-    maxInFlight: Math.max(1, Math.floor(options.poolMax / 2)),
+    // Measured with 64 single-event clients (bun run bench): 1 → 5.9k/s,
+    // 2 → 6.1k/s, 3 → 4.3k/s, 5 → 4.4k/s. Fewer, larger transactions mean
+    // fewer WAL flushes and less contention on the count rows; two keep one
+    // group filling while the other commits. The rest of the pool stays free
+    // for queries and large batches.
+    maxInFlight: Math.min(2, options.poolMax),
     maxGroupEvents: GROUP_COMMIT_MAX_GROUP_EVENTS,
     maxQueueWaitMs: options.acquireTimeoutMs,
     // Queued requests are small (at most 100 events each); the cap only stops

@@ -30,7 +30,6 @@ export function apiKeyAuth(keys: ApiKeyRegistry) {
       throw new ApiError("unauthorized", key ? "The API key is not valid" : "Missing X-API-Key header");
     }
     c.set("tenantId", tenant);
-    c.set("logger", c.var.logger.child({ tenant }));
     await next();
   });
 }
