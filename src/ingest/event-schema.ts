@@ -27,7 +27,7 @@ const storableText = (max: number) =>
 
 export const EventTypeSchema = z.enum(EVENT_TYPES).openapi("EventType");
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** An ISO-8601 date-time with an explicit offset, and a real calendar date. */
 export const TimestampSchema = z

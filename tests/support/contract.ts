@@ -122,6 +122,17 @@ export function runContractSuite(label: string, open: () => Promise<StoreHandle>
           expect.arrayContaining(["eventId", "eventType", "serviceName", "timestamp"]),
         );
         expect(spec.components.schemas.Event.properties.eventType.$ref ?? spec.components.schemas.Event.properties.eventType.enum).toBeDefined();
+        // Generated clients compile the patterns: each must be a plain regex its own example matches.
+        const patterns: { pattern: string; example?: string }[] = [];
+        JSON.stringify(spec, (_key, value) => {
+          if (value && typeof value === "object" && typeof value.pattern === "string") patterns.push(value);
+          return value;
+        });
+        expect(patterns.length).toBeGreaterThan(0);
+        for (const { pattern, example } of patterns) {
+          const regex = new RegExp(pattern);
+          if (example) expect(regex.test(example)).toBe(true);
+        }
       });
 
       test("unknown routes answer 404 in the error format", async () => {
