@@ -12,6 +12,8 @@ import { waitUntilReady } from "./ratelimit";
 import { createLimiterFromConfig } from "./ratelimit/from-config";
 import { openStore } from "./storage/open-store";
 
+const TRACE_FLUSH_TIMEOUT_MS = 3000;
+
 function loadConfig(): Config {
   try {
     return parseConfig(process.env);
@@ -121,7 +123,8 @@ async function main() {
       await server.stop(false); // stop accepting, wait for in-flight requests
       await store.close();
       await redis?.quit().catch(() => redis.disconnect());
-      await tracing?.shutdown();
+      // Flushing spans must not hold the exit hostage if the collector is gone.
+      if (tracing) await Promise.race([tracing.shutdown(), Bun.sleep(TRACE_FLUSH_TIMEOUT_MS)]);
       logger.info("shutdown complete");
       logger.flush?.();
       process.exit(0);
