@@ -7,6 +7,8 @@
  *   3. POST /ingest, single events, 64 clients
  *   4. 1000-event batches with 10% already-stored ids (answers and stored counts checked exactly)
  *   5. POST /query latency per query shape on a data set of --rows events
+ *   5b. the "before" baseline: each query shape as plain SQL on the events table
+ *       (no count tables, plain OFFSET) through postgres.js, one connection, same data set
  *   6. server RSS (VmRSS) throughout, CPU per process, PostgreSQL wait events
  * Prints tables and writes bench/results/<timestamp>.json. Exits non-zero
  * only on a real failure (a non-200, a wrong count, inconsistent count tables).
@@ -15,6 +17,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { parseArgs } from "./lib/args";
+import { runBaseline, type BaselineResult } from "./lib/baseline";
 import { SERVICES } from "./lib/data";
 import { explainShapes, type ExplainResult } from "./lib/explain";
 import {
@@ -39,6 +42,7 @@ import { fmtInt, fmtMs, table } from "./lib/report";
 import { startBenchServer, type BenchServer } from "./lib/server";
 
 const args = parseArgs(Bun.argv.slice(2));
+const fmtX = (x: number) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(1) : Math.round(x).toLocaleString("en")}×` : "-");
 const runStarted = new Date();
 const BATCH = 1000;
 const DUP_PER_BATCH = 100;
@@ -93,6 +97,15 @@ async function inSchema<T>(schema: string, work: (tx: postgres.TransactionSql) =
     await tx`SET LOCAL lock_timeout = '10s'`;
     return work(tx);
   })) as T;
+}
+
+/** tv_app when the bench user may switch to it, like the server (src/storage/open-store.ts usableAppRole). */
+let appRoleCache: Promise<string | undefined> | undefined;
+function appRole(): Promise<string | undefined> {
+  appRoleCache ??= admin<{ member: boolean | null }[]>`
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tv_app') THEN pg_has_role(current_user, 'tv_app', 'MEMBER') END AS member`
+    .then(([row]) => (row?.member ? "tv_app" : undefined));
+  return appRoleCache;
 }
 
 async function resetIngestTables() {
@@ -160,6 +173,7 @@ const report: Record<string, unknown> = {
 const phases: PhaseRow[] = [];
 let queryResults: QueryResult[] = [];
 let explains: ExplainResult[] = [];
+let baseline: BaselineResult | undefined;
 let rssOverall = 0;
 let fillInfo: Record<string, unknown> = {};
 
@@ -172,11 +186,9 @@ async function ingestSection() {
   const durationMs = args.seconds * 1000;
   try {
     // 1. Raw ceiling. Same role switch as the server (src/storage/open-store.ts usableAppRole).
-    const [roleRow] = await admin<{ member: boolean | null }[]>`
-      SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tv_app') THEN pg_has_role(current_user, 'tv_app', 'MEMBER') END AS member`;
-    const appRole = roleRow?.member ? "tv_app" : undefined;
-    report.rawAppRole = appRole ?? null;
-    say(`  raw ceiling runs ${appRole ? "as role tv_app (row-level security on, like the server)" : "without an app role"}`);
+    const rawRole = await appRole();
+    report.rawAppRole = rawRole ?? null;
+    say(`  raw ceiling runs ${rawRole ? "as role tv_app (row-level security on, like the server)" : "without an app role"}`);
     let bestRawWithCounts = 0;
     for (const connections of args.rawConnections) {
       for (const withCounts of [false, true]) {
@@ -184,7 +196,7 @@ async function ingestSection() {
         const name = `raw unnest ${withCounts ? "events+counts" : "events only"}`;
         const row = await measured(`${name} (${connections} conns)`, "raw", undefined, undefined, { applicationName: RAW_APPLICATION_NAME }, (onWindow) =>
           runRawCeiling({
-            databaseUrl: args.databaseUrl, schema: ingestSchema, tenantId: RAW_TENANT, appRole, connections, withCounts,
+            databaseUrl: args.databaseUrl, schema: ingestSchema, tenantId: RAW_TENANT, appRole: rawRole, connections, withCounts,
             batchSize: BATCH, spreadMs: 120_000, warmupMs, durationMs, onWindow,
           }));
         phases.push(row);
@@ -316,6 +328,18 @@ async function querySection() {
     queryResults = q.results;
     report.deepPage = q.deepPage;
     for (const r of q.results) if (!r.ok) fail(`query "${r.name}": ${r.problems.join("; ")}`);
+    if (args.baseline) {
+      const role = await appRole();
+      say(`  baseline ("before"): plain SQL on events, postgres.js, 1 connection, ${role ? `as role ${role} in the tenant's transaction (RLS on)` : "as the bench user with the tenant_id filter (no tv_app)"}, ` +
+        `budget ${args.baselineSeconds}s per shape…`);
+      const beforeBaseline = cpuSnapshot(undefined);
+      baseline = await runBaseline({
+        databaseUrl: args.databaseUrl, schema: querySchema, appRole: role, anchorMs: meta.anchorMs, deepPage: q.deepPage, service: q.results,
+        samples: args.samples, warmup: args.queryWarmup, budgetSeconds: args.baselineSeconds, onProgress: (l) => say(`  ${l}`),
+      });
+      report.baselineCpu = cpuUsage(beforeBaseline, cpuSnapshot(undefined));
+      for (const r of baseline.shapes) if (!r.ok) fail(`baseline "${r.name}": ${r.problems.join("; ")}`);
+    }
     if (args.explain) {
       explains = await explainShapes(admin, querySchema, meta.anchorMs, q.deepPage, RARE_SERVICE);
     }
@@ -354,6 +378,30 @@ function printReport() {
         r.latencyMs.p95 <= TARGETS.queryP95Ms ? "yes" : "NO", r.ok ? "ok" : "FAIL"]),
       [false, true, true, true, true, true, true, true, true],
     ));
+    const qc = report.queryCpu as CpuUsage | undefined;
+    if (qc) say(`  cores during the query phase srv/gen/pg/other: ${qc.serverCores}/${qc.generatorCores}/${qc.postgresCores}/${qc.otherCores} (machine ${qc.machineBusyPct}% busy)`);
+  }
+  if (baseline) {
+    const b = baseline;
+    const mode = b.mode.appRole ? `as ${b.mode.appRole} in the tenant's transaction (set_config app.tenant_id + role; RLS on)` : "as the bench user, explicit tenant_id filter";
+    say(`\n== Query shapes before/after (same data set, same run; tenant ${b.mode.tenant})`);
+    say(`  before: plain SQL on the events table only, postgres.js straight to PostgreSQL, 1 connection, ${mode}, prepared statements + plan_cache_mode=force_custom_plan (as the server);`);
+    say(`          one transaction per statement pipelined in one round trip like the store; a list answer = page statement + count(*) run one after the other`);
+    say(`  after:  POST /query through HTTP (count tables for totals/groupBy/buckets, deep pages seeked through them); includes HTTP, auth and JSON`);
+    say(`  samples: after ${args.samples}; before up to ${args.samples}, stopping once ${b.mode.budgetSeconds}s are spent on a shape (at least ${b.mode.minSamples}); speed-up = before / after`);
+    say(table(
+      ["shape", "before: plain SQL on events", "n", "before p50", "before p95", "after p50", "after p95", "speed-up p50", "speed-up p95"],
+      b.comparison.map((c) => [c.shape, c.baseline, c.baselineSamples, fmtMs(c.baselineMs.p50), fmtMs(c.baselineMs.p95), fmtMs(c.serviceMs.p50), fmtMs(c.serviceMs.p95),
+        `${fmtX(c.speedup.p50)}`, `${fmtX(c.speedup.p95)}`]),
+      [false, false, true, true, true, true, true, true, true],
+    ));
+    const multi = b.shapes.filter((s) => s.steps.length > 1);
+    if (multi.length) {
+      say("  before, list answers by statement (p50 / p95 ms):");
+      for (const s of multi) say(`    ${s.name.padEnd(20)} ${s.steps.map((st) => `${st.name}: ${fmtMs(st.latencyMs.p50)} / ${fmtMs(st.latencyMs.p95)}`).join("   ")}`);
+    }
+    const bc = report.baselineCpu as CpuUsage | undefined;
+    if (bc) say(`  cores during the baseline srv/gen/pg/other: ${bc.serverCores}/${bc.generatorCores}/${bc.postgresCores}/${bc.otherCores} (machine ${bc.machineBusyPct}% busy; server idle)`);
   }
   if (explains.length) {
     say("\n== EXPLAIN ANALYZE (statement alone, warm cache)");
@@ -407,6 +455,7 @@ try {
   report.queryDataSet = fillInfo;
   report.queries = queryResults;
   report.explain = explains;
+  report.baseline = baseline ?? null;
   report.failures = failures;
   const dir = join(import.meta.dir, "results");
   mkdirSync(dir, { recursive: true });

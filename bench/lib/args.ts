@@ -14,6 +14,10 @@ export interface BenchArgs {
   skipIngest: boolean;
   skipQueries: boolean;
   explain: boolean;
+  /** Plain-SQL "before" of every query shape on the events table (postgres.js, one connection). */
+  baseline: boolean;
+  /** Time budget per baseline shape, seconds (sampling stops at --samples or when spent, with at least 5 samples). */
+  baselineSeconds: number;
   vacuum: boolean;
   databaseUrl: string;
   redisUrl: string;
@@ -32,6 +36,10 @@ const HELP = `bun run bench [flags]
   --skip-ingest       only the query phase
   --skip-queries      only the ingest phases
   --no-explain        skip EXPLAIN ANALYZE of query shapes
+  --no-baseline       skip the "before" baseline: each query shape as plain SQL on the events table
+                      (no count tables, plain OFFSET), postgres.js, one connection, same data set
+  --baseline-seconds S  time budget per baseline shape (default 20): sampling stops at --samples, or once
+                      S seconds are spent and at least 5 samples taken (naive 7-day scans take seconds)
   --no-vacuum         do not VACUUM ANALYZE after filling (autovacuum may be off on the test cluster)
   --no-redis          start the server without REDIS_URL (in-process rate limiter), to see what Redis costs
 Environment: BENCH_DATABASE_URL | TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
@@ -61,6 +69,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     skipIngest: false,
     skipQueries: false,
     explain: true,
+    baseline: true,
+    baselineSeconds: smoke ? 5 : 20,
     vacuum: true,
     databaseUrl: process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
     redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
@@ -93,6 +103,8 @@ export function parseArgs(argv: string[]): BenchArgs {
       case "--skip-ingest": args.skipIngest = true; break;
       case "--skip-queries": args.skipQueries = true; break;
       case "--no-explain": args.explain = false; break;
+      case "--no-baseline": args.baseline = false; break;
+      case "--baseline-seconds": args.baselineSeconds = parseCount(name, value()); break;
       case "--no-vacuum": args.vacuum = false; break;
       case "--no-redis": args.redisUrl = ""; break;
       case "-h": case "--help": console.log(HELP); process.exit(0);
