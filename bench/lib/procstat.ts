@@ -28,22 +28,47 @@ export function cpuSeconds(pid: number | "self"): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-/** CPU seconds per process named `postgres` (all backends of the shared cluster, ours and others'). */
+/** Key of the CPU that postmasters have reaped from exited children (cutime + cstime). */
+const REAPED = -1;
+
+/**
+ * CPU seconds per process named `postgres` (all backends of the shared
+ * cluster, ours and others'), plus under REAPED the CPU of children the
+ * postmaster has already reaped (backends that closed, parallel workers), so
+ * short-lived processes between two snapshots are not lost to "other".
+ */
 export function postgresCpuSeconds(): Map<number, number> {
   const byPid = new Map<number, number>();
+  const parents = new Map<number, number>();
+  const reaped = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     if (read(`/proc/${entry}/comm`)?.trim() !== "postgres") continue;
-    byPid.set(Number(entry), cpuSeconds(Number(entry)));
+    const stat = read(`/proc/${entry}/stat`);
+    if (!stat) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pid = Number(entry);
+    byPid.set(pid, (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    parents.set(pid, Number(fields[1]));
+    reaped.set(pid, (Number(fields[13]) + Number(fields[14])) / CLK_TCK);
   }
+  let fromPostmasters = 0;
+  for (const [pid, parent] of parents) if (!parents.has(parent)) fromPostmasters += reaped.get(pid) ?? 0;
+  byPid.set(REAPED, fromPostmasters);
   return byPid;
 }
 
-/** CPU used between two snapshots by processes alive at the end (backends that exited meanwhile are lost). */
+/**
+ * CPU used between two snapshots: processes alive at the end, plus what the
+ * postmasters reaped meanwhile minus the part of it already counted at the
+ * start (the pre-start CPU of backends that exited in between).
+ */
 function postgresDelta(a: Map<number, number>, b: Map<number, number>): number {
   let total = 0;
-  for (const [pid, end] of b) total += Math.max(0, end - (a.get(pid) ?? 0));
-  return total;
+  for (const [pid, end] of b) if (pid !== REAPED) total += Math.max(0, end - (a.get(pid) ?? 0));
+  let reaped = (b.get(REAPED) ?? 0) - (a.get(REAPED) ?? 0);
+  for (const [pid, start] of a) if (pid !== REAPED && !b.has(pid)) reaped -= start;
+  return total + Math.max(0, reaped);
 }
 
 /** Machine-wide busy and total jiffies from /proc/stat. */
