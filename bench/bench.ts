@@ -37,6 +37,7 @@ import type { LoadResult } from "./lib/load";
 import { formatWaits, WaitSampler } from "./lib/pgwait";
 import { cpuSnapshot, cpuUsage, RssSampler, type CpuUsage } from "./lib/procstat";
 import { runQueries, type QueryResult } from "./lib/queries";
+import { otlpTracePool, runOtlpPhase } from "./lib/otlp-ingest";
 import { RAW_APPLICATION_NAME, runRawCeiling } from "./lib/raw";
 import { fmtInt, fmtMs, table } from "./lib/report";
 import { startBenchServer, type BenchServer } from "./lib/server";
@@ -50,8 +51,9 @@ const RAW_TENANT = "bench-raw";
 const INGEST_TENANT = "bench-ingest";
 const SINGLE_TENANT = "bench-single";
 const RARE_SERVICE = SERVICES[SERVICES.length - 1]!;
-const KEYS = { ingest: "bench-key-ingest", single: "bench-key-single", big: "bench-key-big", small: "bench-key-small" };
-const API_KEYS = `${KEYS.ingest}:${INGEST_TENANT},${KEYS.single}:${SINGLE_TENANT},${KEYS.big}:${BIG_TENANT},${KEYS.small}:${SMALL_TENANT}`;
+const OTLP_TENANT = "bench-otlp";
+const KEYS = { ingest: "bench-key-ingest", single: "bench-key-single", otlp: "bench-key-otlp", big: "bench-key-big", small: "bench-key-small" };
+const API_KEYS = `${KEYS.ingest}:${INGEST_TENANT},${KEYS.single}:${SINGLE_TENANT},${KEYS.otlp}:${OTLP_TENANT},${KEYS.big}:${BIG_TENANT},${KEYS.small}:${SMALL_TENANT}`;
 const TARGETS = { httpOverRaw: 0.9, singleEventsPerSec: 10_000, singleP95Ms: 50, queryP95Ms: 20 };
 
 const ingestSchema = args.schema;
@@ -274,6 +276,20 @@ async function ingestSection() {
       fail(`single events: stored ${storedSingles}, answers said ${s.ingestedTotal}, sent with 200 ${s.sentOkEvents}`);
     }
     requireConsistent("HTTP single events", await checkConsistency(admin, ingestSchema));
+
+    // 5. OTLP/HTTP protobuf spans (what OpenTelemetry exporters send), 1000 per request, 8 clients.
+    const otlpRequests = Math.min(1500, Math.max(10, Math.ceil((b.eventsPerSec * 1.2 * (args.seconds + args.warmupSeconds)) / BATCH)));
+    say(`  prebuilding ${otlpRequests} OTLP protobuf requests of ${BATCH} spans…`);
+    const oPool = otlpTracePool(otlpRequests, BATCH);
+    await resetIngestTables();
+    const otlpRow = await measured(`OTLP /v1/traces protobuf ${BATCH} spans`, "http", rss, server.pid, { pid: server.pid }, (onWindow) =>
+      runOtlpPhase({ url: server.url, apiKey: KEYS.otlp, pool: oPool, spansPerRequest: BATCH, concurrency: 8, warmupMs, durationMs, onWindow }));
+    phases.push(otlpRow);
+    const o = otlpRow.result;
+    const storedSpans = await tenantCount(ingestSchema, OTLP_TENANT);
+    otlpRow.extra = { storedSpans, sentOkSpans: o.sentOkSpans, prebuilt: o.prebuilt, builtDuringRun: o.builtDuringRun };
+    if (storedSpans !== o.sentOkSpans) fail(`OTLP spans: stored ${storedSpans}, sent with 200 ${o.sentOkSpans}`);
+    requireConsistent("OTLP spans", await checkConsistency(admin, ingestSchema));
   } finally {
     rss.stop();
     rssOverall = Math.max(rssOverall, rss.max);
@@ -419,6 +435,10 @@ function printReport() {
     verdicts.httpOverRaw = { ratio, ceiling, http: http.result.eventsPerSec, eventsOnlyCeiling: rawOnly, met: ratio >= TARGETS.httpOverRaw };
     say(`  HTTP 1000-batch / raw ceiling (events+counts, best of ${raw.map((p) => p.result.concurrency).join("/")} conns): ${fmtInt(http.result.eventsPerSec)} / ${fmtInt(ceiling)} = ${ratio.toFixed(2)} (target ≥ ${TARGETS.httpOverRaw}) → ${ratio >= TARGETS.httpOverRaw ? "MET" : "NOT MET"}`);
     if (rawOnly) say(`  (raw events only: ${fmtInt(rawOnly)} events/s; the count-table upserts change the raw rate by ${((ceiling / rawOnly - 1) * 100).toFixed(0)}%)`);
+  }
+  const otlp = phases.find((p) => p.phase.startsWith("OTLP"));
+  if (otlp && http) {
+    say(`  OTLP protobuf spans: ${fmtInt(otlp.result.eventsPerSec)} spans/s beside /ingest ${fmtInt(http.result.eventsPerSec)} events/s (${(otlp.result.eventsPerSec / http.result.eventsPerSec).toFixed(2)}×)`);
   }
   const single = phases.find((p) => p.phase.includes("single"));
   if (single) {
