@@ -111,7 +111,7 @@ function appRole(): Promise<string | undefined> {
 }
 
 async function resetIngestTables() {
-  await inSchema(ingestSchema, (tx) => tx`TRUNCATE events, event_counts_minute, event_counts_hour`);
+  await inSchema(ingestSchema, (tx) => tx`TRUNCATE events, event_counts_minute, event_counts_5min, event_counts_hour`);
   await admin`CHECKPOINT`;
 }
 
@@ -123,7 +123,7 @@ async function tenantCount(schema: string, tenant: string): Promise<number> {
 function requireConsistent(label: string, c: Consistency) {
   if (!c.ok) {
     fail(`${label}: count tables disagree with events (events ${c.events}, minute sum ${c.minuteSum}, hour sum ${c.hourSum}, ` +
-      `minute groups off ${c.minuteMismatches}, hour groups off ${c.hourMismatches})`);
+      `minute groups off ${c.minuteMismatches}, 5-minute groups off ${c.fiveMinuteMismatches}, hour groups off ${c.hourMismatches})`);
   }
 }
 
@@ -319,7 +319,7 @@ async function querySection() {
       if (args.fill === "sql") await fillWithSql(admin, querySchema, args.rows, anchorMs);
       else await fillWithHttp(server.url, { big: KEYS.big, small: KEYS.small }, args.rows, anchorMs);
       const fillSeconds = (performance.now() - t) / 1000;
-      if (args.vacuum) await admin.unsafe(`VACUUM ANALYZE ${querySchema}.events, ${querySchema}.event_counts_minute, ${querySchema}.event_counts_hour`);
+      if (args.vacuum) await admin.unsafe(`VACUUM ANALYZE ${querySchema}.events, ${querySchema}.event_counts_minute, ${querySchema}.event_counts_5min, ${querySchema}.event_counts_hour`);
       meta = { version: FILL_VERSION, rows: args.rows, anchorMs, fill: args.fill, filledAt: new Date().toISOString(), fillSeconds, vacuumed: args.vacuum };
       await writeFillMeta(admin, querySchema, meta);
       say(`  filled in ${fillSeconds.toFixed(1)} s (${fmtInt(args.rows / fillSeconds)} events/s)${args.vacuum ? " + VACUUM ANALYZE" : ""}`);

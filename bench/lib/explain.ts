@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { planCounts, type Range } from "../../src/storage/count-plan";
 import { BIG_TENANT } from "./fill";
 
 /**
@@ -11,31 +12,6 @@ import { BIG_TENANT } from "./fill";
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-interface Range {
-  from: number;
-  to: number;
-}
-
-/** Copy of planCounts (src/storage/count-plan.ts). */
-function planCounts(start: number, end: number, useHours = true): { raw: Range[]; minutes: Range[]; hours: Range[] } {
-  const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
-  const ceilTo = (ms: number, unit: number) => Math.ceil(ms / unit) * unit;
-  const nonEmpty = (r: Range[]) => r.filter((x) => x.from < x.to);
-  const endExclusive = end + 1;
-  const firstMinute = ceilTo(start, MINUTE);
-  const lastMinute = floorTo(endExclusive, MINUTE);
-  if (firstMinute >= lastMinute) return { raw: nonEmpty([{ from: start, to: endExclusive }]), minutes: [], hours: [] };
-  const raw = nonEmpty([{ from: start, to: firstMinute }, { from: lastMinute, to: endExclusive }]);
-  const firstHour = ceilTo(firstMinute, HOUR);
-  const lastHour = floorTo(lastMinute, HOUR);
-  if (!useHours || firstHour >= lastHour) return { raw, minutes: [{ from: firstMinute, to: lastMinute }], hours: [] };
-  return {
-    raw,
-    minutes: nonEmpty([{ from: firstMinute, to: firstHour }, { from: lastHour, to: lastMinute }]),
-    hours: [{ from: firstHour, to: lastHour }],
-  };
-}
 
 const lit = (ms: number) => `'${new Date(ms).toISOString()}'::timestamptz`;
 const str = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -51,14 +27,15 @@ ORDER BY ts DESC, event_id DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}`;
 }
 
 export function countSql(tenant: string, startMs: number, endMs: number, f: { eventType?: string; serviceName?: string }, by?: "service" | "eventType", bucketMinutes?: number) {
-  const plan = planCounts(startMs, endMs, !bucketMinutes || bucketMinutes >= 60);
+  const plan = planCounts(startMs, endMs, bucketMinutes ? bucketMinutes * 60_000 : Infinity);
   const key = by === "service" ? "service_name" : by === "eventType" ? "event_type" : "NULL::text";
   const bucket = (col: string) => (bucketMinutes ? `date_bin('${bucketMinutes} minutes'::interval, ${col}, timestamptz '1970-01-01 00:00:00+00')` : "NULL::timestamptz");
   const within = (col: string, ranges: Range[]) => ranges.map((r) => `(${col} >= ${lit(r.from)} AND ${col} < ${lit(r.to)})`).join(" OR ");
   const parts: string[] = [];
   if (plan.raw.length) parts.push(`SELECT ${bucket("ts")} AS bucket, ${key} AS key, count(*) AS n FROM events WHERE ${filterSql(tenant, f)} AND (${within("ts", plan.raw)}) GROUP BY 1, 2`);
-  if (plan.minutes.length) parts.push(`SELECT ${bucket("minute")} AS bucket, ${key} AS key, sum(count) AS n FROM event_counts_minute WHERE ${filterSql(tenant, f)} AND (${within("minute", plan.minutes)}) GROUP BY 1, 2`);
-  if (plan.hours.length) parts.push(`SELECT ${bucket("hour")} AS bucket, ${key} AS key, sum(count) AS n FROM event_counts_hour WHERE ${filterSql(tenant, f)} AND (${within("hour", plan.hours)}) GROUP BY 1, 2`);
+  for (const { level, ranges } of plan.levels) {
+    parts.push(`SELECT ${bucket(level.column)} AS bucket, ${key} AS key, sum(count) AS n FROM ${level.table} WHERE ${filterSql(tenant, f)} AND (${within(level.column, ranges)}) GROUP BY 1, 2`);
+  }
   return `SELECT bucket, key, sum(n)::int8 AS count FROM (\n${parts.join("\nUNION ALL\n")}\n) AS parts GROUP BY bucket, key`;
 }
 

@@ -52,7 +52,7 @@ const log = (msg: string) => console.log(`  [fill] ${msg}`);
  */
 export async function fillWithSql(sql: Sql, schema: string, rows: number, anchorMs: number) {
   await sql.unsafe(`SET search_path = ${schema}; SET maintenance_work_mem = '512MB'; SET synchronous_commit = off`);
-  await sql`TRUNCATE events, event_counts_minute, event_counts_hour`;
+  await sql`TRUNCATE events, event_counts_minute, event_counts_5min, event_counts_hour`;
   const indexes = await sql<{ name: string; indexdef: string; conname: string | null; condef: string | null }[]>`
     SELECT ci.relname AS name, pg_get_indexdef(i.indexrelid) AS indexdef, c.conname, pg_get_constraintdef(c.oid) AS condef
     FROM pg_index i
@@ -98,6 +98,10 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
     SELECT tenant_id, date_bin('1 minute', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
     FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
   await sql`
+    INSERT INTO event_counts_5min (tenant_id, slot, event_type, service_name, count)
+    SELECT tenant_id, date_bin('5 minutes', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
+    FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
+  await sql`
     INSERT INTO event_counts_hour (tenant_id, hour, event_type, service_name, count)
     SELECT tenant_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
     FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
@@ -138,6 +142,8 @@ export interface Consistency {
   hourMismatches: number;
   /** Same for the minute table. */
   minuteMismatches: number;
+  fiveMinuteSum: number;
+  fiveMinuteMismatches: number;
   ok: boolean;
 }
 
@@ -146,8 +152,15 @@ export async function checkConsistency(sql: Sql, schema: string): Promise<Consis
   return sql.begin(async (tx) => {
     await tx.unsafe(`SET LOCAL search_path = ${schema}`);
     const tenants = await tx<{ tenant_id: string; n: string }[]>`SELECT tenant_id, count(*) AS n FROM events GROUP BY 1`;
-    const [sums] = await tx<{ m: string | null; h: string | null }[]>`
-      SELECT (SELECT sum(count) FROM event_counts_minute) AS m, (SELECT sum(count) FROM event_counts_hour) AS h`;
+    const [sums] = await tx<{ m: string | null; h: string | null; f: string | null }[]>`
+      SELECT (SELECT sum(count) FROM event_counts_minute) AS m, (SELECT sum(count) FROM event_counts_hour) AS h,
+             (SELECT sum(count) FROM event_counts_5min) AS f`;
+    const [five] = await tx<{ n: string }[]>`
+      SELECT count(*) AS n FROM (
+        SELECT tenant_id, date_bin('5 minutes', ts, timestamptz '1970-01-01 00:00:00+00') AS slot, event_type, service_name, count(*) AS count
+        FROM events GROUP BY 1, 2, 3, 4
+      ) e FULL JOIN event_counts_5min c USING (tenant_id, slot, event_type, service_name)
+      WHERE e.count IS DISTINCT FROM c.count`;
     const [hour] = await tx<{ n: string }[]>`
       SELECT count(*) AS n FROM (
         SELECT tenant_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour, event_type, service_name, count(*) AS count
@@ -169,10 +182,14 @@ export async function checkConsistency(sql: Sql, schema: string): Promise<Consis
       hourSum: Number(sums?.h ?? 0),
       hourMismatches: Number(hour?.n ?? 0),
       minuteMismatches: Number(minute?.n ?? 0),
+      fiveMinuteSum: Number(sums?.f ?? 0),
+      fiveMinuteMismatches: Number(five?.n ?? 0),
     };
     return {
       ...result,
-      ok: result.minuteSum === events && result.hourSum === events && result.hourMismatches === 0 && result.minuteMismatches === 0,
+      ok:
+        result.minuteSum === events && result.hourSum === events && result.fiveMinuteSum === events &&
+        result.hourMismatches === 0 && result.minuteMismatches === 0 && result.fiveMinuteMismatches === 0,
     };
   });
 }

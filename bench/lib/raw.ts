@@ -1,15 +1,14 @@
-import postgres, { type Sql } from "postgres";
+import postgres, { type Sql, type TransactionSql } from "postgres";
 import { makeEvents, type BenchEvent } from "./data";
 import { runLoad, type LoadResult } from "./load";
 
 /**
  * The ceiling: the same transaction the store runs for one 1000-event batch
  * (postgres-store.ts writeEvents → inTenantStatement(insertAndCount)), sent
- * straight through postgres.js with no HTTP, parsing or validation in front,
- * pipelined in one round trip on a reserved connection:
- *   BEGIN; set_config('app.tenant_id'[, 'role' → tv_app, so row-level security applies as in the server]);
- *   WITH inserted AS (INSERT … SELECT FROM unnest(5 arrays) ON CONFLICT DO NOTHING RETURNING …),
- *   [minute and hour count upserts from `inserted`] SELECT event_id FROM inserted; COMMIT
+ * straight through postgres.js with no HTTP, parsing or validation in front:
+ *   BEGIN; then pipelined: set_config('app.tenant_id'[, 'role' → tv_app, so row-level security applies as in the server])
+ *   and WITH inserted AS (INSERT … SELECT FROM unnest(5 arrays) ON CONFLICT DO NOTHING RETURNING …),
+ *   [minute, 5-minute and hour count upserts from `inserted`] SELECT event_id FROM inserted; COMMIT
  * Rows are sorted by id, as the store does.
  * Keep the SQL text in step with src/storage/postgres-store.ts.
  */
@@ -51,7 +50,7 @@ function makeTemplates(count: number, batch: number, spreadMs: number): Template
   });
 }
 
-function unnestRows(tx: Sql, ids: string[], t: Template) {
+function unnestRows(tx: TransactionSql, ids: string[], t: Template) {
   return tx`
     unnest(
       ${ids}::text[],
@@ -62,7 +61,7 @@ function unnestRows(tx: Sql, ids: string[], t: Template) {
     ) AS e(event_id, event_type, service_name, ts, payload)`;
 }
 
-function insertOnly(tx: Sql, tenantId: string, ids: string[], t: Template) {
+function insertOnly(tx: TransactionSql, tenantId: string, ids: string[], t: Template) {
   return tx<{ event_id: string }[]>`
     INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
     SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
@@ -71,7 +70,7 @@ function insertOnly(tx: Sql, tenantId: string, ids: string[], t: Template) {
     RETURNING event_id`;
 }
 
-function insertAndCount(tx: Sql, tenantId: string, ids: string[], t: Template) {
+function insertAndCount(tx: TransactionSql, tenantId: string, ids: string[], t: Template) {
   return tx<{ event_id: string }[]>`
     WITH inserted AS (
       INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
@@ -85,6 +84,12 @@ function insertAndCount(tx: Sql, tenantId: string, ids: string[], t: Template) {
       SELECT ${tenantId}, date_trunc('minute', ts, 'UTC'), event_type, service_name, count(*)
       FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
       ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+    ),
+    per_5min AS (
+      INSERT INTO event_counts_5min AS c (tenant_id, slot, event_type, service_name, count)
+      SELECT ${tenantId}, date_bin('5 minutes', ts, '1970-01-01T00:00:00Z'::timestamptz), event_type, service_name, count(*)
+      FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+      ON CONFLICT (tenant_id, slot, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
     ),
     per_hour AS (
       INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
@@ -125,24 +130,16 @@ export async function runRawCeiling(options: {
         const t = templates[next++ % templates.length]!;
         const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
         try {
-          const db = await sql.reserve();
-          let n: number;
-          try {
+          const n = await sql.begin(async (tx) => {
+            const settings = (
+              options.appRole
+                ? tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true), set_config('role', ${options.appRole}, true)`
+                : tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`
+            ).execute();
             const write = options.withCounts ? insertAndCount : insertOnly;
-            const [, , inserted, commit] = await Promise.all([
-              db`BEGIN`.execute(),
-              (options.appRole
-                ? db`SELECT set_config('app.tenant_id', ${options.tenantId}, true), set_config('role', ${options.appRole}, true)`
-                : db`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`
-              ).execute(),
-              write(db, options.tenantId, ids, t).execute(),
-              db`COMMIT`.execute(),
-            ]);
-            if (commit.command !== "COMMIT") throw new Error(`transaction ended with ${commit.command}`);
-            n = inserted.length;
-          } finally {
-            db.release();
-          }
+            const [, inserted] = await Promise.all([settings, write(tx, options.tenantId, ids, t)]);
+            return inserted.length;
+          });
           insertedTotal += n; // synchronous after the await: no lost update
           return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
         } catch (error) {

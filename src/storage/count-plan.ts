@@ -1,7 +1,8 @@
 /**
- * Splits a query window into the pieces that are cheapest to count:
- * whole hours from event_counts_hour, whole minutes from event_counts_minute,
- * and only the partial minutes at the two edges from the raw events.
+ * Splits a query window into the pieces that are cheapest to count: whole
+ * hours from event_counts_hour, whole 5-minute slots from
+ * event_counts_5min, whole minutes from event_counts_minute, and only the
+ * partial minutes at the two edges from the raw events.
  * All ranges are half-open [from, to) in epoch milliseconds.
  */
 export interface Range {
@@ -9,47 +10,64 @@ export interface Range {
   to: number;
 }
 
-export interface CountPlan {
-  raw: Range[];
-  minutes: Range[];
-  hours: Range[];
+/** A count table: its name, its time column, and the width of its slots. */
+export interface CountLevel {
+  table: "event_counts_minute" | "event_counts_5min" | "event_counts_hour";
+  column: "minute" | "slot" | "hour";
+  unitMs: number;
 }
 
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
+
+/** Finest first. Every unit is a multiple of the one before, aligned to the epoch. */
+export const COUNT_LEVELS: readonly CountLevel[] = [
+  { table: "event_counts_minute", column: "minute", unitMs: MINUTE },
+  { table: "event_counts_5min", column: "slot", unitMs: 5 * MINUTE },
+  { table: "event_counts_hour", column: "hour", unitMs: 60 * MINUTE },
+];
+
+export interface CountPlan {
+  /** Ranges to count from the raw events (partial minutes at the edges). */
+  raw: Range[];
+  /** Ranges to read from each count table, by level. */
+  levels: { level: CountLevel; ranges: Range[] }[];
+}
 
 const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
 const ceilTo = (ms: number, unit: number) => Math.ceil(ms / unit) * unit;
 
-function nonEmpty(ranges: Range[]): Range[] {
-  return ranges.filter((r) => r.from < r.to);
-}
-
 /**
  * @param start inclusive window start (ms)
  * @param end inclusive window end (ms); stored timestamps have millisecond precision
- * @param useHours false when buckets finer than an hour are wanted
+ * @param maxUnitMs the coarsest slot allowed: buckets of 5 minutes must not read hours
  */
-export function planCounts(start: number, end: number, useHours = true): CountPlan {
-  const endExclusive = end + 1;
-  const firstMinute = ceilTo(start, MINUTE);
-  const lastMinute = floorTo(endExclusive, MINUTE);
-  if (firstMinute >= lastMinute) return { raw: nonEmpty([{ from: start, to: endExclusive }]), minutes: [], hours: [] };
+export function planCounts(start: number, end: number, maxUnitMs = Infinity): CountPlan {
+  const levels = COUNT_LEVELS.filter((l) => l.unitMs <= maxUnitMs);
+  const byLevel = new Map<CountLevel, Range[]>();
+  const raw: Range[] = [];
 
-  const raw = nonEmpty([
-    { from: start, to: firstMinute },
-    { from: lastMinute, to: endExclusive },
-  ]);
-  const firstHour = ceilTo(firstMinute, HOUR);
-  const lastHour = floorTo(lastMinute, HOUR);
-  if (!useHours || firstHour >= lastHour) return { raw, minutes: [{ from: firstMinute, to: lastMinute }], hours: [] };
-
-  return {
-    raw,
-    minutes: nonEmpty([
-      { from: firstMinute, to: firstHour },
-      { from: lastHour, to: lastMinute },
-    ]),
-    hours: [{ from: firstHour, to: lastHour }],
+  // The coarsest level takes the whole slots inside the range; the two
+  // leftovers at the edges go one level down, until raw events take the rest.
+  const split = (from: number, to: number, index: number) => {
+    if (from >= to) return;
+    if (index < 0) {
+      raw.push({ from, to });
+      return;
+    }
+    const { unitMs } = levels[index]!;
+    const first = ceilTo(from, unitMs);
+    const last = floorTo(to, unitMs);
+    if (first >= last) {
+      split(from, to, index - 1);
+      return;
+    }
+    split(from, first, index - 1);
+    const ranges = byLevel.get(levels[index]!) ?? [];
+    ranges.push({ from: first, to: last });
+    byLevel.set(levels[index]!, ranges);
+    split(last, to, index - 1);
   };
+  split(start, end + 1, levels.length - 1);
+
+  return { raw, levels: levels.filter((l) => byLevel.has(l)).map((level) => ({ level, ranges: byLevel.get(level)! })) };
 }

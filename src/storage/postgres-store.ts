@@ -1,5 +1,5 @@
 import type { Fragment, PendingQuery, Row, Sql, TransactionSql } from "postgres";
-import { planCounts, type Range } from "./count-plan";
+import { COUNT_LEVELS, planCounts, type CountLevel, type Range } from "./count-plan";
 import { ConnectionGate } from "./connection-gate";
 import { GroupCommitter } from "./group-commit";
 import { findSlot, SEEK_MIN_OFFSET, type SeekPoint } from "./offset-seek";
@@ -56,7 +56,8 @@ const GROUP_COMMIT_MAX_REQUEST_EVENTS = 100;
 const GROUP_COMMIT_MAX_GROUP_EVENTS = 2000;
 
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
+/** The origin count slots and time buckets are aligned to. */
+const EPOCH = "1970-01-01T00:00:00Z";
 
 /**
  * The EventStore on PostgreSQL (or PGlite through the same wire protocol).
@@ -86,33 +87,9 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       : db`SELECT set_config('app.tenant_id', ${tenantId}, true)`;
   }
 
-  /**
-   * One statement in its own transaction, in one round trip: BEGIN, the
-   * tenant settings, the statement and COMMIT are pipelined on a reserved
-   * connection. Row locks the statement takes are released as soon as it
-   * has run, without waiting for this process to send COMMIT. If anything
-   * fails, PostgreSQL turns the COMMIT into a ROLLBACK.
-   */
-  async function inTenantStatement<R extends readonly Row[]>(tenantId: string, statement: (db: Sql) => PendingQuery<R>): Promise<R> {
-    assertSchemaReady();
-    try {
-      return await gate.run(async () => {
-        const db = await sql.reserve();
-        try {
-          const steps = [db`BEGIN`, tenantSettings(db, tenantId), statement(db), db`COMMIT`].map((q) => q.execute());
-          const results = await Promise.allSettled(steps);
-          const failed = results.find((r) => r.status === "rejected");
-          if (failed) throw (failed as PromiseRejectedResult).reason;
-          const commit = (results[3] as PromiseFulfilledResult<{ command: string }>).value;
-          if (commit.command !== "COMMIT") throw new StorageUnavailableError(`transaction ended with ${commit.command}`);
-          return (results[2] as PromiseFulfilledResult<R>).value;
-        } finally {
-          db.release();
-        }
-      });
-    } catch (error) {
-      translateStorageError(error);
-    }
+  /** One statement in its own transaction, sent together with the tenant settings. */
+  function inTenantStatement<R extends readonly Row[]>(tenantId: string, statement: (db: Db) => PendingQuery<R>): Promise<R> {
+    return inTenantTransaction(tenantId, (tx) => statement(tx));
   }
 
   /** Several statements in one transaction (deep-page seeks, multi-chunk batches). */
@@ -161,7 +138,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
 
   /**
    * CTE parts that add the rows of a relation named `inserted` to the
-   * per-minute and per-hour counts. Sorted so concurrent transactions lock
+   * per-minute, per-5-minute and per-hour counts. Sorted so concurrent transactions lock
    * count rows in one order; UTC so hours are the same hours as in queries.
    */
   function countUpserts(tx: Db, tenantId: string) {
@@ -171,6 +148,12 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
         SELECT ${tenantId}, date_trunc('minute', ts, 'UTC'), event_type, service_name, count(*)
         FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
         ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+      ),
+      per_5min AS (
+        INSERT INTO event_counts_5min AS c (tenant_id, slot, event_type, service_name, count)
+        SELECT ${tenantId}, date_bin('5 minutes', ts, ${EPOCH}::timestamptz), event_type, service_name, count(*)
+        FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+        ON CONFLICT (tenant_id, slot, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
       ),
       per_hour AS (
         INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
@@ -272,19 +255,18 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
    */
   async function seek(tx: TransactionSql, filter: EventFilter, offset: number): Promise<SeekPoint | undefined> {
     const plan = planCounts(filter.startTime.getTime(), filter.endTime.getTime());
-    const slotsIn = (table: "events" | "minute" | "hour", ranges: Range[]) =>
-      ranges.map((r) =>
-        table === "events"
-          ? tx`SELECT ${new Date(r.from)}::timestamptz AS slot, ${r.to - r.from}::int8 AS width, count(*) AS n
-               FROM events WHERE ${filterClause(tx, filter)} AND ts >= ${new Date(r.from)} AND ts < ${new Date(r.to)}`
-          : table === "minute"
-            ? tx`SELECT minute AS slot, ${MINUTE}::int8 AS width, sum(count) AS n
-                 FROM event_counts_minute WHERE ${filterClause(tx, filter)} AND minute >= ${new Date(r.from)} AND minute < ${new Date(r.to)}
-                 GROUP BY minute`
-            : tx`SELECT hour AS slot, ${HOUR}::int8 AS width, sum(count) AS n
-                 FROM event_counts_hour WHERE ${filterClause(tx, filter)} AND hour >= ${new Date(r.from)} AND hour < ${new Date(r.to)}
-                 GROUP BY hour`,
+    const rawSlots = (ranges: Range[]) =>
+      ranges.map(
+        (r) => tx`
+          SELECT ${new Date(r.from)}::timestamptz AS slot, ${r.to - r.from}::int8 AS width, count(*) AS n
+          FROM events
+          WHERE ${filterClause(tx, filter)} AND ts >= ${new Date(r.from)} AND ts < ${new Date(r.to)}`,
       );
+    const levelSlots = (level: CountLevel, ranges: Range[]) => tx`
+      SELECT ${tx(level.column)} AS slot, ${level.unitMs}::int8 AS width, sum(count) AS n
+      FROM ${tx(level.table)}
+      WHERE ${filterClause(tx, filter)} AND (${within(tx, level.column, ranges)})
+      GROUP BY 1`;
     const slots = async (parts: Fragment[]) => {
       if (parts.length === 0) return [];
       const union = parts.reduce((all, one) => tx`${all} UNION ALL ${one}`);
@@ -293,15 +275,16 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       return rows.map((r) => ({ from: r.slot.getTime(), to: r.slot.getTime() + Number(r.width), count: Number(r.n) }));
     };
 
-    const coarse = await slots([
-      ...slotsIn("events", plan.raw),
-      ...slotsIn("minute", plan.minutes),
-      ...slotsIn("hour", plan.hours),
-    ]);
-    const point = findSlot(coarse, offset);
-    if (!point || point.slot.to - point.slot.from !== HOUR) return point;
-    const fine = await slots(slotsIn("minute", [{ from: point.slot.from, to: point.slot.to }]));
-    return findSlot(fine, point.skip);
+    let point = findSlot(
+      await slots([...rawSlots(plan.raw), ...plan.levels.map(({ level, ranges }) => levelSlots(level, ranges))]),
+      offset,
+    );
+    // Narrow a coarse slot down level by level to the minute holding the row.
+    for (const finer of [...COUNT_LEVELS].reverse()) {
+      if (!point || point.slot.to - point.slot.from <= finer.unitMs) continue;
+      point = findSlot(await slots([levelSlots(finer, [{ from: point.slot.from, to: point.slot.to }])]), point.skip);
+    }
+    return point;
   }
 
   /**
@@ -310,37 +293,25 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
    * Returns one row per (bucket, key); bucket/key are null when not asked for.
    */
   function countRows(tx: Db, filter: EventFilter, by?: GroupBy, bucketMinutes?: number) {
-    const plan = planCounts(filter.startTime.getTime(), filter.endTime.getTime(), !bucketMinutes || bucketMinutes >= 60);
+    // Buckets finer than a count table's slots must not read that table.
+    const plan = planCounts(filter.startTime.getTime(), filter.endTime.getTime(), bucketMinutes ? bucketMinutes * MINUTE : Infinity);
     const key = (by === "service" ? tx`service_name` : by === "eventType" ? tx`event_type` : tx`NULL::text`) as Fragment;
     const bucket = (column: string) =>
-      bucketMinutes
-        ? tx`date_bin(${`${bucketMinutes} minutes`}::interval, ${tx(column)}, timestamptz '1970-01-01 00:00:00+00')`
-        : tx`NULL::timestamptz`;
-    const within = (column: string, ranges: Range[]) =>
-      ranges
-        .map((r) => tx`(${tx(column)} >= ${new Date(r.from)} AND ${tx(column)} < ${new Date(r.to)})`)
-        .reduce((all, one) => tx`${all} OR ${one}`);
+      bucketMinutes ? tx`date_bin(${`${bucketMinutes} minutes`}::interval, ${tx(column)}, ${EPOCH}::timestamptz)` : tx`NULL::timestamptz`;
 
     const parts: Fragment[] = [];
     if (plan.raw.length) {
       parts.push(tx`
         SELECT ${bucket("ts")} AS bucket, ${key} AS key, count(*) AS n
         FROM events
-        WHERE ${filterClause(tx, filter)} AND (${within("ts", plan.raw)})
+        WHERE ${filterClause(tx, filter)} AND (${within(tx, "ts", plan.raw)})
         GROUP BY 1, 2`);
     }
-    if (plan.minutes.length) {
+    for (const { level, ranges } of plan.levels) {
       parts.push(tx`
-        SELECT ${bucket("minute")} AS bucket, ${key} AS key, sum(count) AS n
-        FROM event_counts_minute
-        WHERE ${filterClause(tx, filter)} AND (${within("minute", plan.minutes)})
-        GROUP BY 1, 2`);
-    }
-    if (plan.hours.length) {
-      parts.push(tx`
-        SELECT ${bucket("hour")} AS bucket, ${key} AS key, sum(count) AS n
-        FROM event_counts_hour
-        WHERE ${filterClause(tx, filter)} AND (${within("hour", plan.hours)})
+        SELECT ${bucket(level.column)} AS bucket, ${key} AS key, sum(count) AS n
+        FROM ${tx(level.table)}
+        WHERE ${filterClause(tx, filter)} AND (${within(tx, level.column, ranges)})
         GROUP BY 1, 2`);
     }
     const union = parts.reduce((all, one) => tx`${all} UNION ALL ${one}`);
@@ -417,6 +388,13 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       await sql.end({ timeout: 5 });
     },
   };
+}
+
+/** `(column >= from AND column < to) OR ...` over half-open ranges. */
+function within(tx: Db, column: string, ranges: Range[]) {
+  return ranges
+    .map((r) => tx`(${tx(column)} >= ${new Date(r.from)} AND ${tx(column)} < ${new Date(r.to)})`)
+    .reduce((all, one) => tx`${all} OR ${one}`);
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {

@@ -88,9 +88,10 @@ describe.skipIf(!available)("fault: PostgreSQL restarts and late starts (throwaw
     });
 
     await Bun.sleep(1000);
+    const crashAt = performance.now();
     await pg.stop("immediate"); // a crash: no checkpoint, clients cut off
-    // Counted from when the server is gone: requests started while pg_ctl
-    // was still stopping it may rightly have committed.
+    // The outage is counted from when the server is gone: requests that
+    // started while pg_ctl was still stopping it may rightly have committed.
     const downAt = performance.now();
     await Bun.sleep(3000);
     const upAt = performance.now();
@@ -101,7 +102,7 @@ describe.skipIf(!available)("fault: PostgreSQL restarts and late starts (throwaw
     running = false;
     await Promise.all(workers);
 
-    const before = samples.filter((s) => s.startedAt + s.ms < downAt);
+    const before = samples.filter((s) => s.startedAt + s.ms < crashAt);
     const during = samples.filter((s) => s.startedAt >= downAt && s.startedAt + s.ms < upAt);
     const afterUp = samples.filter((s) => s.startedAt >= upAt);
     const describe = (list: Sample[]) =>

@@ -667,8 +667,8 @@ export function runContractSuite(label: string, open: () => Promise<StoreHandle>
             const filtered = (await (await postJson(app, "/query", { ...window, eventType: "trace", limit: 1 }, a.key)).json()) as any;
             expect(filtered.pagination.total).toBe(inWindow.filter((e) => e.eventType === "trace").length);
 
-            for (const interval of ["1m", "1h", "1d"] as const) {
-              const width = { "1m": 60_000, "1h": HOUR, "1d": 24 * HOUR }[interval];
+            for (const interval of ["1m", "5m", "1h", "1d"] as const) {
+              const width = { "1m": 60_000, "5m": 300_000, "1h": HOUR, "1d": 24 * HOUR }[interval];
               const buckets = (await (await postJson(app, "/query", { ...window, interval }, a.key)).json()) as any;
               const want = new Map<string, number>();
               for (const e of inWindow) {
