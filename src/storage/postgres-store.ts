@@ -33,7 +33,7 @@ export interface PostgresStoreOptions {
   appRole?: () => string | undefined;
 }
 
-/** A client, a transaction or a reserved connection: anything that runs tagged SQL. */
+/** A client or a transaction: anything that runs tagged SQL. */
 type Db = Sql | TransactionSql;
 
 interface EventRow {
@@ -92,7 +92,11 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     return inTenantTransaction(tenantId, (tx) => statement(tx));
   }
 
-  /** Several statements in one transaction (deep-page seeks, multi-chunk batches). */
+  /**
+   * Statements in one transaction that first names the tenant. A pipelined
+   * BEGIN…COMMIT on a reserved connection was faster but left requests hanging
+   * when PostgreSQL killed connections, so transactions go through sql.begin.
+   */
   async function inTenantTransaction<T>(
     tenantId: string,
     work: (tx: TransactionSql) => Promise<T>,
