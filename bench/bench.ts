@@ -15,7 +15,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import postgres, { type Sql } from "postgres";
+import postgres from "postgres";
 import { parseArgs } from "./lib/args";
 import { runBaseline, type BaselineResult } from "./lib/baseline";
 import { SERVICES } from "./lib/data";
@@ -32,7 +32,7 @@ import {
   type Consistency,
   type FillMeta,
 } from "./lib/fill";
-import { batchPool, duplicatePool, runIngestPhase, singlePool, type IngestPhaseResult } from "./lib/http-ingest";
+import { batchPool, duplicatePool, runIngestPhase, singlePool } from "./lib/http-ingest";
 import type { LoadResult } from "./lib/load";
 import { formatWaits, WaitSampler } from "./lib/pgwait";
 import { cpuSnapshot, cpuUsage, RssSampler, type CpuUsage } from "./lib/procstat";
@@ -122,8 +122,8 @@ async function tenantCount(schema: string, tenant: string): Promise<number> {
 
 function requireConsistent(label: string, c: Consistency) {
   if (!c.ok) {
-    fail(`${label}: count tables disagree with events (events ${c.events}, minute sum ${c.minuteSum}, hour sum ${c.hourSum}, ` +
-      `minute groups off ${c.minuteMismatches}, 5-minute groups off ${c.fiveMinuteMismatches}, hour groups off ${c.hourMismatches})`);
+    const levels = Object.entries(c.levels).map(([table, l]) => `${table}: sum ${l.sum}, groups off ${l.mismatches}`);
+    fail(`${label}: count tables disagree with events (events ${c.events}; ${levels.join("; ")})`);
   }
 }
 

@@ -26,7 +26,6 @@ export function createApp(deps: AppDeps) {
 
   app.use("*", async function provideDeps(c, next) {
     c.set("deps", deps);
-    c.set("logger", deps.logger);
     await next();
   });
   // Order matters: id first so every later line and error carries it; then

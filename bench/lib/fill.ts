@@ -1,4 +1,6 @@
 import type { Sql } from "postgres";
+import { COUNT_LEVELS, type CountLevel } from "../../src/storage/count-plan";
+import type { Db } from "../../src/storage/write-sql";
 import { batchBody, makeEvents, PAYLOADS, SERVICES } from "./data";
 import { headersFor } from "./http-ingest";
 import { post } from "./load";
@@ -93,18 +95,13 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
     else await sql.unsafe(ix.indexdef);
     log(`index ${ix.name} rebuilt`);
   }
-  await sql`
-    INSERT INTO event_counts_minute (tenant_id, minute, event_type, service_name, count)
-    SELECT tenant_id, date_bin('1 minute', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
-    FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
-  await sql`
-    INSERT INTO event_counts_5min (tenant_id, slot, event_type, service_name, count)
-    SELECT tenant_id, date_bin('5 minutes', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
-    FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
-  await sql`
-    INSERT INTO event_counts_hour (tenant_id, hour, event_type, service_name, count)
-    SELECT tenant_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00'), event_type, service_name, count(*)
-    FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
+  // The same slots as the store's upserts (src/storage/write-sql.ts), one table per level.
+  for (const level of COUNT_LEVELS) {
+    await sql`
+      INSERT INTO ${sql(level.table)} (tenant_id, ${sql(level.column)}, event_type, service_name, count)
+      SELECT tenant_id, ${slotOf(sql, level)}, event_type, service_name, count(*)
+      FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
+  }
   log("count tables built");
   await sql`RESET ALL`;
 }
@@ -136,15 +133,14 @@ export async function fillWithHttp(url: string, keys: { big: string; small: stri
 export interface Consistency {
   events: number;
   byTenant: Record<string, number>;
-  minuteSum: number;
-  hourSum: number;
-  /** (tenant, hour, type, service) groups where the hour table differs from the events. */
-  hourMismatches: number;
-  /** Same for the minute table. */
-  minuteMismatches: number;
-  fiveMinuteSum: number;
-  fiveMinuteMismatches: number;
+  /** Per count table: the sum of its counts, and the (tenant, slot, type, service) groups that differ from the events. */
+  levels: Record<string, { sum: number; mismatches: number }>;
   ok: boolean;
+}
+
+/** The slot of an event's `ts` at a count level, aligned to the epoch like the store's. */
+function slotOf(sql: Db, level: CountLevel) {
+  return sql`date_bin(${`${level.unitMs} milliseconds`}::interval, ts, timestamptz '1970-01-01 00:00:00+00')`;
 }
 
 /** Checks that the count tables agree with the events, group by group. */
@@ -152,45 +148,22 @@ export async function checkConsistency(sql: Sql, schema: string): Promise<Consis
   return sql.begin(async (tx) => {
     await tx.unsafe(`SET LOCAL search_path = ${schema}`);
     const tenants = await tx<{ tenant_id: string; n: string }[]>`SELECT tenant_id, count(*) AS n FROM events GROUP BY 1`;
-    const [sums] = await tx<{ m: string | null; h: string | null; f: string | null }[]>`
-      SELECT (SELECT sum(count) FROM event_counts_minute) AS m, (SELECT sum(count) FROM event_counts_hour) AS h,
-             (SELECT sum(count) FROM event_counts_5min) AS f`;
-    const [five] = await tx<{ n: string }[]>`
-      SELECT count(*) AS n FROM (
-        SELECT tenant_id, date_bin('5 minutes', ts, timestamptz '1970-01-01 00:00:00+00') AS slot, event_type, service_name, count(*) AS count
-        FROM events GROUP BY 1, 2, 3, 4
-      ) e FULL JOIN event_counts_5min c USING (tenant_id, slot, event_type, service_name)
-      WHERE e.count IS DISTINCT FROM c.count`;
-    const [hour] = await tx<{ n: string }[]>`
-      SELECT count(*) AS n FROM (
-        SELECT tenant_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour, event_type, service_name, count(*) AS count
-        FROM events GROUP BY 1, 2, 3, 4
-      ) e FULL JOIN event_counts_hour c USING (tenant_id, hour, event_type, service_name)
-      WHERE e.count IS DISTINCT FROM c.count`;
-    const [minute] = await tx<{ n: string }[]>`
-      SELECT count(*) AS n FROM (
-        SELECT tenant_id, date_bin('1 minute', ts, timestamptz '1970-01-01 00:00:00+00') AS minute, event_type, service_name, count(*) AS count
-        FROM events GROUP BY 1, 2, 3, 4
-      ) e FULL JOIN event_counts_minute c USING (tenant_id, minute, event_type, service_name)
-      WHERE e.count IS DISTINCT FROM c.count`;
     const byTenant = Object.fromEntries(tenants.map((t) => [t.tenant_id, Number(t.n)]));
     const events = Object.values(byTenant).reduce((a, b) => a + b, 0);
-    const result = {
-      events,
-      byTenant,
-      minuteSum: Number(sums?.m ?? 0),
-      hourSum: Number(sums?.h ?? 0),
-      hourMismatches: Number(hour?.n ?? 0),
-      minuteMismatches: Number(minute?.n ?? 0),
-      fiveMinuteSum: Number(sums?.f ?? 0),
-      fiveMinuteMismatches: Number(five?.n ?? 0),
-    };
-    return {
-      ...result,
-      ok:
-        result.minuteSum === events && result.hourSum === events && result.fiveMinuteSum === events &&
-        result.hourMismatches === 0 && result.minuteMismatches === 0 && result.fiveMinuteMismatches === 0,
-    };
+    const levels: Consistency["levels"] = {};
+    for (const level of COUNT_LEVELS) {
+      const [row] = await tx<{ sum: string | null; mismatches: string }[]>`
+        SELECT
+          (SELECT sum(count) FROM ${tx(level.table)}) AS sum,
+          (SELECT count(*) FROM (
+             SELECT tenant_id, ${slotOf(tx, level)} AS ${tx(level.column)}, event_type, service_name, count(*) AS count
+             FROM events GROUP BY 1, 2, 3, 4
+           ) e FULL JOIN ${tx(level.table)} c USING (tenant_id, ${tx(level.column)}, event_type, service_name)
+           WHERE e.count IS DISTINCT FROM c.count) AS mismatches`;
+      levels[level.table] = { sum: Number(row?.sum ?? 0), mismatches: Number(row?.mismatches ?? 0) };
+    }
+    const ok = Object.values(levels).every((l) => l.sum === events && l.mismatches === 0);
+    return { events, byTenant, levels, ok };
   });
 }
 

@@ -1,5 +1,6 @@
-import postgres, { type Sql, type TransactionSql } from "postgres";
-import { makeEvents, type BenchEvent } from "./data";
+import postgres, { type Sql } from "postgres";
+import { insertAndCount, insertEvents, type EventColumns } from "../../src/storage/write-sql";
+import { makeEvents } from "./data";
 import { runLoad, type LoadResult } from "./load";
 
 /**
@@ -9,8 +10,8 @@ import { runLoad, type LoadResult } from "./load";
  *   BEGIN; then pipelined: set_config('app.tenant_id'[, 'role' → tv_app, so row-level security applies as in the server])
  *   and WITH inserted AS (INSERT … SELECT FROM unnest(5 arrays) ON CONFLICT DO NOTHING RETURNING …),
  *   [minute, 5-minute and hour count upserts from `inserted`] SELECT event_id FROM inserted; COMMIT
- * Rows are sorted by id, as the store does.
- * Keep the SQL text in step with src/storage/postgres-store.ts.
+ * Rows are sorted by id, as the store does. The statements are the store's
+ * own (src/storage/write-sql.ts).
  */
 export const RAW_APPLICATION_NAME = "tv-bench-raw";
 
@@ -27,12 +28,7 @@ export function rawClient(databaseUrl: string, schema: string, max: number): Sql
   });
 }
 
-interface Template {
-  types: string[];
-  services: string[];
-  timestamps: string[];
-  payloads: string[];
-}
+type Template = Omit<EventColumns, "ids">;
 
 /**
  * Batches share their non-id columns (a few templates built up front); ids
@@ -48,56 +44,6 @@ function makeTemplates(count: number, batch: number, spreadMs: number): Template
       payloads: events.map((e) => e.payloadJson),
     };
   });
-}
-
-function unnestRows(tx: TransactionSql, ids: string[], t: Template) {
-  return tx`
-    unnest(
-      ${ids}::text[],
-      ${t.types}::text[],
-      ${t.services}::text[],
-      ${t.timestamps}::timestamptz[],
-      ${t.payloads}::text[]
-    ) AS e(event_id, event_type, service_name, ts, payload)`;
-}
-
-function insertOnly(tx: TransactionSql, tenantId: string, ids: string[], t: Template) {
-  return tx<{ event_id: string }[]>`
-    INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-    SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
-    FROM ${unnestRows(tx, ids, t)}
-    ON CONFLICT (tenant_id, event_id) DO NOTHING
-    RETURNING event_id`;
-}
-
-function insertAndCount(tx: TransactionSql, tenantId: string, ids: string[], t: Template) {
-  return tx<{ event_id: string }[]>`
-    WITH inserted AS (
-      INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-      SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
-      FROM ${unnestRows(tx, ids, t)}
-      ON CONFLICT (tenant_id, event_id) DO NOTHING
-      RETURNING event_id, event_type, service_name, ts
-    ),
-    per_minute AS (
-      INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
-      SELECT ${tenantId}, date_trunc('minute', ts, 'UTC'), event_type, service_name, count(*)
-      FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
-      ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
-    ),
-    per_5min AS (
-      INSERT INTO event_counts_5min AS c (tenant_id, slot, event_type, service_name, count)
-      SELECT ${tenantId}, date_bin('5 minutes', ts, '1970-01-01T00:00:00Z'::timestamptz), event_type, service_name, count(*)
-      FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
-      ON CONFLICT (tenant_id, slot, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
-    ),
-    per_hour AS (
-      INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
-      SELECT ${tenantId}, date_trunc('hour', ts, 'UTC'), event_type, service_name, count(*)
-      FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
-      ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
-    )
-    SELECT event_id FROM inserted`;
 }
 
 export async function runRawCeiling(options: {
@@ -136,8 +82,9 @@ export async function runRawCeiling(options: {
                 ? tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true), set_config('role', ${options.appRole}, true)`
                 : tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`
             ).execute();
-            const write = options.withCounts ? insertAndCount : insertOnly;
-            const [, inserted] = await Promise.all([settings, write(tx, options.tenantId, ids, t)]);
+            const columns = { ids, ...t };
+            const write = options.withCounts ? insertAndCount(tx, options.tenantId, columns) : insertEvents(tx, options.tenantId, columns);
+            const [, inserted] = await Promise.all([settings, write]);
             return inserted.length;
           });
           insertedTotal += n; // synchronous after the await: no lost update

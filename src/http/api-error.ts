@@ -9,7 +9,6 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   bad_request: 400,
   unauthorized: 401,
-  forbidden: 403,
   not_found: 404,
   payload_too_large: 413,
   batch_too_large: 413,

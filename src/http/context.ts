@@ -4,7 +4,6 @@ import type { Config } from "../config";
 import type { EventStore } from "../storage/event-store";
 import type { RateLimiter } from "../ratelimit/rate-limiter";
 import type { Metrics } from "../observability/metrics";
-import type { ApiKeyRegistry } from "../auth/api-keys";
 
 /** Everything the app needs from the outside world, handed to createApp. */
 export interface AppDeps {
@@ -26,7 +25,6 @@ export interface AppVariables {
   deps: AppDeps;
   requestId: string;
   tenantId: string;
-  logger: Logger;
   /** Set by the tracing middleware when tracing is on, for the request log line. */
   traceId?: string;
   /** Set by handlers that ingest, for the request log line and metrics. */

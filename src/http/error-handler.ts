@@ -18,7 +18,7 @@ export function toApiError(error: unknown): ApiError {
 
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   const apiError = toApiError(error);
-  const logger = c.var.logger ?? c.var.deps?.logger;
+  const logger = c.var.deps?.logger;
   if (apiError.status >= 500) {
     const level = apiError.code === "service_unavailable" ? "warn" : "error";
     logger?.[level]({ err: error, requestId: c.var.requestId, tenant: c.var.tenantId }, "request failed");

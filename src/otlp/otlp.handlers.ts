@@ -44,7 +44,7 @@ function otlpError(c: Context<AppEnv>, encoding: OtlpEncoding, error: unknown) {
   if (error instanceof OtlpDecodeError) return status(c, encoding, 400, RPC_CODE.INVALID_ARGUMENT, error.message);
   const apiError = toApiError(error);
   if (apiError.status >= 500) {
-    c.var.logger[apiError.code === "service_unavailable" ? "warn" : "error"](
+    c.var.deps.logger[apiError.code === "service_unavailable" ? "warn" : "error"](
       { err: error, requestId: c.var.requestId, tenant: c.var.tenantId },
       "OTLP export failed",
     );

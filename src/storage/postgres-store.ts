@@ -1,7 +1,8 @@
-import type { Fragment, PendingQuery, Row, Sql, TransactionSql } from "postgres";
+import type { Fragment, Sql, TransactionSql } from "postgres";
 import { COUNT_LEVELS, planCounts, type CountLevel, type Range } from "./count-plan";
 import { ConnectionGate } from "./connection-gate";
 import { GroupCommitter } from "./group-commit";
+import { countInserted, EPOCH, insertAndCount, insertEvents, toColumns, type Db, type InsertedRow } from "./write-sql";
 import { findSlot, SEEK_MIN_OFFSET, type SeekPoint } from "./offset-seek";
 import { StorageUnavailableError, translateStorageError } from "./errors";
 import {
@@ -33,8 +34,6 @@ export interface PostgresStoreOptions {
   appRole?: () => string | undefined;
 }
 
-/** A client or a transaction: anything that runs tagged SQL. */
-type Db = Sql | TransactionSql;
 
 interface EventRow {
   event_id: string;
@@ -56,8 +55,6 @@ const GROUP_COMMIT_MAX_REQUEST_EVENTS = 100;
 const GROUP_COMMIT_MAX_GROUP_EVENTS = 2000;
 
 const MINUTE = 60_000;
-/** The origin count slots and time buckets are aligned to. */
-const EPOCH = "1970-01-01T00:00:00Z";
 
 /**
  * The EventStore on PostgreSQL (or PGlite through the same wire protocol).
@@ -85,11 +82,6 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     return role
       ? db`SELECT set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${role}, true)`
       : db`SELECT set_config('app.tenant_id', ${tenantId}, true)`;
-  }
-
-  /** One statement in its own transaction, sent together with the tenant settings. */
-  function inTenantStatement<R extends readonly Row[]>(tenantId: string, statement: (db: Db) => PendingQuery<R>): Promise<R> {
-    return inTenantTransaction(tenantId, (tx) => statement(tx));
   }
 
   /**
@@ -126,90 +118,13 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       ${filter.serviceName ? tx`AND service_name = ${filter.serviceName}` : tx``}`;
   }
 
-  /** The rows of a batch as a relation: five array parameters however many rows. */
-  function unnestEvents(tx: Db, rows: NewEvent[]) {
-    // Payloads travel as text and are cast per element: a JSON string inside
-    // a jsonb[] parameter would be stored as a JSON string, not an object.
-    return tx`
-      unnest(
-        ${rows.map((r) => r.eventId)}::text[],
-        ${rows.map((r) => r.eventType)}::text[],
-        ${rows.map((r) => r.serviceName)}::text[],
-        ${rows.map((r) => r.timestamp)}::timestamptz[],
-        ${rows.map((r) => r.payloadJson)}::text[]
-      ) AS e(event_id, event_type, service_name, ts, payload)`;
-  }
-
-  /**
-   * CTE parts that add the rows of a relation named `inserted` to the
-   * per-minute, per-5-minute and per-hour counts. Sorted so concurrent transactions lock
-   * count rows in one order; UTC so hours are the same hours as in queries.
-   */
-  function countUpserts(tx: Db, tenantId: string) {
-    return tx`
-      per_minute AS (
-        INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
-        SELECT ${tenantId}, date_trunc('minute', ts, 'UTC'), event_type, service_name, count(*)
-        FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
-        ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
-      ),
-      per_5min AS (
-        INSERT INTO event_counts_5min AS c (tenant_id, slot, event_type, service_name, count)
-        SELECT ${tenantId}, date_bin('5 minutes', ts, ${EPOCH}::timestamptz), event_type, service_name, count(*)
-        FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
-        ON CONFLICT (tenant_id, slot, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
-      ),
-      per_hour AS (
-        INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
-        SELECT ${tenantId}, date_trunc('hour', ts, 'UTC'), event_type, service_name, count(*)
-        FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
-        ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
-      )`;
-  }
-
-  /**
-   * Inserts a batch and counts what was new, in one statement: the count rows
-   * it locks are held only until the commit that follows. Returns the ids
-   * actually inserted (duplicates are skipped by ON CONFLICT).
-   */
-  function insertAndCount(tx: Db, tenantId: string, rows: NewEvent[]) {
-    return tx<{ event_id: string }[]>`
-      WITH inserted AS (
-        INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-        SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
-        FROM ${unnestEvents(tx, rows)}
-        ON CONFLICT (tenant_id, event_id) DO NOTHING
-        RETURNING event_id, event_type, service_name, ts
-      ),
-      ${countUpserts(tx, tenantId)}
-      SELECT event_id FROM inserted`;
-  }
-
   /** For batches of several chunks: insert chunk by chunk, count all at the end (one lock order). */
   async function insertChunksThenCount(tx: TransactionSql, tenantId: string, rows: NewEvent[]): Promise<string[]> {
-    const inserted: { event_id: string; event_type: string; service_name: string; ts: string }[] = [];
+    const inserted: InsertedRow[] = [];
     for (let start = 0; start < rows.length; start += insertChunkSize) {
-      inserted.push(
-        ...(await tx<typeof inserted>`
-          INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-          SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
-          FROM ${unnestEvents(tx, rows.slice(start, start + insertChunkSize))}
-          ON CONFLICT (tenant_id, event_id) DO NOTHING
-          RETURNING event_id, event_type, service_name, ts::text`),
-      );
+      inserted.push(...(await insertEvents(tx, tenantId, toColumns(rows.slice(start, start + insertChunkSize)))));
     }
-    if (inserted.length > 0) {
-      await tx`
-        WITH inserted AS (
-          SELECT * FROM unnest(
-            ${inserted.map((r) => r.event_type)}::text[],
-            ${inserted.map((r) => r.service_name)}::text[],
-            ${inserted.map((r) => r.ts)}::timestamptz[]
-          ) AS i(event_type, service_name, ts)
-        ),
-        ${countUpserts(tx, tenantId)}
-        SELECT 1`;
-    }
+    if (inserted.length > 0) await countInserted(tx, tenantId, inserted);
     return inserted.map((r) => r.event_id);
   }
 
@@ -221,7 +136,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   async function writeEvents(tenantId: string, unique: NewEvent[]): Promise<string[]> {
     const rows = [...unique].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
     if (rows.length > insertChunkSize) return inTenantTransaction(tenantId, (tx) => insertChunksThenCount(tx, tenantId, rows));
-    const inserted = await inTenantStatement(tenantId, (db) => insertAndCount(db, tenantId, rows));
+    const inserted = await inTenantTransaction(tenantId, (tx) => insertAndCount(tx, tenantId, toColumns(rows)));
     return inserted.map((r) => r.event_id);
   }
 
@@ -341,7 +256,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     async findEvents(filter, page: PageRequest): Promise<StoredEvent[]> {
       const offset = page.after ? 0 : (page.page - 1) * page.limit;
       if (offset < SEEK_MIN_OFFSET) {
-        const rows = await inTenantStatement(filter.tenantId, (db) => eventRows(db, filter, page.limit, offset, page.after));
+        const rows = await inTenantTransaction(filter.tenantId, (tx) => eventRows(tx, filter, page.limit, offset, page.after));
         return rows.map(toStoredEvent);
       }
       // Counts and rows must come from one snapshot for the seek to be exact.
@@ -359,12 +274,12 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     },
 
     async countEvents(filter) {
-      const rows = await inTenantStatement(filter.tenantId, (db) => countRows(db, filter));
+      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter));
       return rows.reduce((sum, row) => sum + Number(row.count), 0);
     },
 
     async groupCounts(filter, by: GroupBy) {
-      const rows = await inTenantStatement(filter.tenantId, (db) => countRows(db, filter, by));
+      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter, by));
       return rows
         .map((r) => ({ key: r.key!, count: Number(r.count) }))
         .filter((r) => r.count > 0)
@@ -372,7 +287,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     },
 
     async timeBuckets(filter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]> {
-      const rows = await inTenantStatement(filter.tenantId, (db) => countRows(db, filter, by, BUCKET_MINUTES[interval]));
+      const rows = await inTenantTransaction(filter.tenantId, (tx) => countRows(tx, filter, by, BUCKET_MINUTES[interval]));
       return rows
         .filter((r) => Number(r.count) > 0)
         .map((r) => ({ bucket: r.bucket!.toISOString(), ...(by ? { key: r.key! } : {}), count: Number(r.count) }))

@@ -9,8 +9,9 @@ import { createLogger } from "../../src/observability/logger";
 import { createMetrics } from "../../src/observability/metrics";
 import { waitUntilReady } from "../../src/ratelimit";
 import { createLimiterFromConfig } from "../../src/ratelimit/from-config";
-import { apiKeysEnv, freshTenants, openEmbeddedTestStore, openPostgresTestStore, postJson, serviceUrl, testConfig, type StoreHandle } from "../support/harness";
-import { findFreePort, ThrowawayRedis } from "./throwaway-redis";
+import { apiKeysEnv, freshTenants, openEmbeddedTestStore, openPostgresTestStore, serviceUrl, testConfig, type StoreHandle } from "../support/harness";
+import { freePort } from "../support/server-process";
+import { ThrowawayRedis } from "./throwaway-redis";
 
 const databaseUrl = serviceUrl("TEST_DATABASE_URL");
 const available = ThrowawayRedis.isAvailable();
@@ -18,7 +19,7 @@ if (!available && process.env.CI) throw new Error("redis-server must be installe
 
 describe.skipIf(!available)("Redis outage over HTTP (throwaway redis-server)", () => {
   let handle: StoreHandle;
-  const redis = new ThrowawayRedis(findFreePort());
+  const redis = new ThrowawayRedis(freePort());
   const closers: (() => unknown)[] = [];
 
   beforeAll(async () => {

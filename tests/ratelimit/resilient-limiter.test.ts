@@ -6,7 +6,8 @@ import { createRedisClient, waitUntilReady } from "../../src/ratelimit/redis-cli
 import { createRedisRateLimiter } from "../../src/ratelimit/redis-limiter";
 import { createResilientRateLimiter } from "../../src/ratelimit/resilient-limiter";
 import { sleep } from "./redis-test-env";
-import { findFreePort, ThrowawayRedis } from "./throwaway-redis";
+import { freePort } from "../support/server-process";
+import { ThrowawayRedis } from "./throwaway-redis";
 
 function captureLogger() {
   const warn: Array<{ obj: object; msg?: string }> = [];
@@ -177,7 +178,7 @@ if (!redisServerAvailable) {
 
 describe.skipIf(!redisServerAvailable)("resilient limiter over a throwaway redis-server", () => {
   const TIMEOUT_MS = 100;
-  const server = new ThrowawayRedis(findFreePort());
+  const server = new ThrowawayRedis(freePort());
   let client: Redis | undefined;
 
   afterAll(async () => {

@@ -1,14 +1,6 @@
 import type { Subprocess } from "bun";
 import { sleep } from "./redis-test-env";
 
-/** A port nothing listens on right now (tiny race with other processes; fine for tests). */
-export function findFreePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = probe;
-  probe.stop(true);
-  return port;
-}
-
 /**
  * A private redis-server for tests that stop, freeze and restart Redis.
  * Never the shared instance: those tests would disrupt everyone using it.

@@ -14,16 +14,20 @@ export function freePort(): number {
 export interface ServerProcess {
   url: string;
   port: number;
+  pid: number;
   proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
-  /** Sends a signal and waits for the exit code. */
+  /** Sends a signal and waits for the exit code; SIGKILL if it is still running 30 s later. */
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
+
+const STOP_BACKSTOP_MS = 30_000;
 
 /**
  * Starts `bun run src/server.ts` the way users do, and waits until it is ready
  * (/health/ready 200; or only alive, /health, with `waitFor: "alive"`).
+ * Used by the end-to-end tests and by the benchmark.
  */
 export async function startServer(
   env: Record<string, string>,
@@ -50,7 +54,11 @@ export async function startServer(
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${output}`);
     try {
-      if ((await fetch(`${url}${options.waitFor === "alive" ? "/health" : "/health/ready"}`)).ok) break;
+      const res = await fetch(`${url}${options.waitFor === "alive" ? "/health" : "/health/ready"}`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      await res.arrayBuffer();
+      if (res.ok) break;
     } catch {
       // not listening yet
     }
@@ -63,11 +71,17 @@ export async function startServer(
   return {
     url,
     port,
+    pid: proc.pid,
     proc,
     output: () => output,
     async stop(signal = "SIGTERM") {
       if (proc.exitCode === null) proc.kill(signal);
-      return proc.exited;
+      const backstop = setTimeout(() => proc.exitCode === null && proc.kill("SIGKILL"), STOP_BACKSTOP_MS);
+      try {
+        return await proc.exited;
+      } finally {
+        clearTimeout(backstop);
+      }
     },
   };
 }

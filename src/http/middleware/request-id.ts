@@ -11,7 +11,6 @@ export const requestId = createMiddleware<AppEnv>(async function requestId(c, ne
   const incoming = c.req.header("x-request-id");
   const id = incoming && ACCEPTED_ID.test(incoming) ? incoming : crypto.randomUUID();
   c.set("requestId", id);
-  c.header("X-Request-Id", id);
   await next();
   c.res.headers.set("X-Request-Id", id);
 });
