@@ -88,13 +88,6 @@ export const ConfigSchema = z.object({
 
   MAX_BATCH: int(10000, 1),
   MAX_BODY_BYTES: int(10 * MiB, 1024),
-  /**
-   * Rows per INSERT statement inside an ingest transaction. Measured with
-   * 10 000-event requests, 4 at a time (medians of 6 interleaved rounds):
-   * 500 → 48.7k, 1000 → 49.2k, 2000 → 48.6k, 5000 → 46.1k, 10000 → 47.7k
-   * events/s. Throughput is flat, so the default keeps statements small.
-   */
-  INGEST_BATCH_SIZE: int(1000, 1, 50000),
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   ENABLE_TRACING: bool(false),

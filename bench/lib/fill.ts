@@ -95,7 +95,7 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
     else await sql.unsafe(ix.indexdef);
     log(`index ${ix.name} rebuilt`);
   }
-  // The same slots as the store's upserts (src/storage/write-sql.ts), one table per level.
+  // The same slots as the store's upserts (sql/005_ingest_function.sql), one table per level.
   for (const level of COUNT_LEVELS) {
     await sql`
       INSERT INTO ${sql(level.table)} (tenant_id, ${sql(level.column)}, event_type, service_name, count)

@@ -1,17 +1,19 @@
 import postgres, { type Sql } from "postgres";
-import { insertAndCount, insertEvents, type EventColumns } from "../../src/storage/write-sql";
+import { ingestEvents, type EventColumns } from "../../src/storage/write-sql";
 import { makeEvents } from "./data";
 import { runLoad, type LoadResult } from "./load";
 
 /**
- * The ceiling: the same transaction the store runs for one 1000-event batch
- * (postgres-store.ts writeEvents → inTenantStatement(insertAndCount)), sent
- * straight through postgres.js with no HTTP, parsing or validation in front:
- *   BEGIN; then pipelined: set_config('app.tenant_id'[, 'role' → tv_app, so row-level security applies as in the server])
- *   and WITH inserted AS (INSERT … SELECT FROM unnest(5 arrays) ON CONFLICT DO NOTHING RETURNING …),
- *   [minute, 5-minute and hour count upserts from `inserted`] SELECT event_id FROM inserted; COMMIT
- * Rows are sorted by id, as the store does. The statements are the store's
- * own (src/storage/write-sql.ts).
+ * The ceiling: the statement the store sends for one 1000-event batch
+ * (postgres-store.ts writeEvents → write-sql.ts ingestEvents), straight
+ * through postgres.js with no HTTP, parsing or validation in front:
+ *   SELECT event_id FROM ingest_events(tenant, role, 5 arrays)
+ * which sets the tenant and the row-level-security role, inserts from
+ * `unnest` ON CONFLICT DO NOTHING and upserts the minute, 5-minute and hour
+ * counts, as one autocommit statement (sql/005_ingest_function.sql).
+ * "Events only" is the bare multi-row insert, without counts or role switch,
+ * as the bench user: the floor of what any write of these rows costs.
+ * Rows are sorted by id, as the store does.
  */
 export const RAW_APPLICATION_NAME = "tv-bench-raw";
 
@@ -76,17 +78,11 @@ export async function runRawCeiling(options: {
         const t = templates[next++ % templates.length]!;
         const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
         try {
-          const n = await sql.begin(async (tx) => {
-            const settings = (
-              options.appRole
-                ? tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true), set_config('role', ${options.appRole}, true)`
-                : tx`SELECT set_config('app.tenant_id', ${options.tenantId}, true)`
-            ).execute();
-            const columns = { ids, ...t };
-            const write = options.withCounts ? insertAndCount(tx, options.tenantId, columns) : insertEvents(tx, options.tenantId, columns);
-            const [, inserted] = await Promise.all([settings, write]);
-            return inserted.length;
-          });
+          const columns = { ids, ...t };
+          const inserted = options.withCounts
+            ? await ingestEvents(sql, options.tenantId, options.appRole, columns)
+            : await insertOnly(sql, options.tenantId, columns);
+          const n = inserted.length;
           insertedTotal += n; // synchronous after the await: no lost update
           return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
         } catch (error) {
@@ -98,4 +94,14 @@ export async function runRawCeiling(options: {
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+function insertOnly(sql: Sql, tenantId: string, c: EventColumns) {
+  return sql<{ event_id: string }[]>`
+    INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
+    SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
+    FROM unnest(${c.ids}::text[], ${c.types}::text[], ${c.services}::text[], ${c.timestamps}::timestamptz[], ${c.payloads}::text[])
+      AS e(event_id, event_type, service_name, ts, payload)
+    ON CONFLICT (tenant_id, event_id) DO NOTHING
+    RETURNING event_id`;
 }

@@ -106,7 +106,6 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
       kind: "postgres",
       poolMax: config.DB_POOL_MAX,
       acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
-      insertChunkSize: config.INGEST_BATCH_SIZE,
       isSchemaReady: () => schemaReady,
       appRole: () => appRole,
     });
@@ -125,7 +124,6 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
     kind: "embedded",
     poolMax: 1,
     acquireTimeoutMs: Math.max(config.DB_ACQUIRE_TIMEOUT_MS, 5000),
-    insertChunkSize: config.INGEST_BATCH_SIZE,
     appRole: () => appRole,
   });
   const closeClient = store.close;

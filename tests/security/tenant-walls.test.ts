@@ -52,6 +52,29 @@ describe.skipIf(!databaseUrl)("row-level security on PostgreSQL", () => {
     await attempt.catch(() => {});
   });
 
+  test("writes run as the service role under the policies: ingest_events switches before its insert", async () => {
+    const tenants = freshTenants();
+    const seen = await handle.sql.begin(async (tx) => {
+      const inserted = await tx<{ event_id: string }[]>`
+        SELECT event_id FROM ingest_events(${tenants.a.tenant}, 'tv_app',
+          ARRAY['w1'], ARRAY['log'], ARRAY['svc'], ARRAY[now()], ARRAY['{}'])  AS event_id`;
+      // Still inside the function's transaction: what its statements ran as.
+      const [state] = await tx<{ role: string; tenant: string }[]>`
+        SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant`;
+      // As tv_app with tenant a set, tenant b's rows cannot be written.
+      const insertForB = tx
+        .savepoint((sp) => sp`
+          INSERT INTO events (tenant_id, event_id, event_type, service_name, ts)
+          VALUES (${tenants.b.tenant}, 'w2', 'log', 'svc', now())`)
+        .then(() => "written", (e: Error) => e.message);
+      return { inserted: inserted.map((r) => r.event_id), ...state, insertForB: await insertForB };
+    });
+    expect(seen.inserted).toEqual(["w1"]);
+    expect(seen.role).toBe("tv_app");
+    expect(seen.tenant).toBe(tenants.a.tenant);
+    expect(seen.insertForB).toMatch(/row-level security/);
+  });
+
   test("a pooled connection does not carry one request's tenant or role into the next", async () => {
     const tenants = freshTenants();
     const app = buildApp(handle.store, tenants);

@@ -1,0 +1,68 @@
+-- migrate:up
+-- Writes one batch of a tenant's events and counts what was new, as a single
+-- statement the service sends without BEGIN/COMMIT. A transaction of its own
+-- costs three round trips (BEGIN; settings + statement; COMMIT), and the count
+-- rows it locks stay locked for all three; here it is one round trip, and the
+-- locks last only as long as the statement and its commit.
+--
+-- The tenant and the row-level-security role are set first, for this
+-- transaction only (set_config(..., true)), so the statements below run under
+-- the policies of sql/003 exactly as the service's own queries do. PL/pgSQL
+-- plans each statement when it first runs, after the role is switched; a
+-- LANGUAGE sql body would be rewritten before, without the policies.
+--
+-- Rows must be unique by id and sorted by it (the service does both), so
+-- concurrent overlapping batches lock rows in one order and cannot deadlock.
+-- Count rows are sorted for the same reason; UTC so slots match the queries.
+-- Payloads arrive as text and are cast per element: a JSON string inside a
+-- jsonb[] parameter would be stored as a JSON string, not an object.
+-- Returns the ids actually inserted.
+CREATE FUNCTION ingest_events(
+  tenant     text,
+  app_role   text,
+  ids        text[],
+  types      text[],
+  services   text[],
+  timestamps timestamptz[],
+  payloads   text[]
+) RETURNS SETOF text
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM set_config('app.tenant_id', tenant, true);
+  IF app_role IS NOT NULL THEN
+    PERFORM set_config('role', app_role, true);
+  END IF;
+
+  RETURN QUERY
+  WITH inserted AS (
+    INSERT INTO events AS e (tenant_id, event_id, event_type, service_name, ts, payload)
+    SELECT tenant, n.event_id, n.event_type, n.service_name, n.ts, n.payload::jsonb
+    FROM unnest(ids, types, services, timestamps, payloads) AS n(event_id, event_type, service_name, ts, payload)
+    ON CONFLICT (tenant_id, event_id) DO NOTHING
+    RETURNING e.event_id, e.event_type, e.service_name, e.ts
+  ),
+  per_minute AS (
+    INSERT INTO event_counts_minute AS c (tenant_id, minute, event_type, service_name, count)
+    SELECT tenant, date_trunc('minute', i.ts, 'UTC'), i.event_type, i.service_name, count(*)
+    FROM inserted AS i GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+    ON CONFLICT (tenant_id, minute, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+  ),
+  per_5min AS (
+    INSERT INTO event_counts_5min AS c (tenant_id, slot, event_type, service_name, count)
+    SELECT tenant, date_bin('5 minutes', i.ts, timestamptz '1970-01-01 00:00:00+00'), i.event_type, i.service_name, count(*)
+    FROM inserted AS i GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+    ON CONFLICT (tenant_id, slot, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+  ),
+  per_hour AS (
+    INSERT INTO event_counts_hour AS c (tenant_id, hour, event_type, service_name, count)
+    SELECT tenant, date_trunc('hour', i.ts, 'UTC'), i.event_type, i.service_name, count(*)
+    FROM inserted AS i GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+    ON CONFLICT (tenant_id, hour, event_type, service_name) DO UPDATE SET count = c.count + EXCLUDED.count
+  )
+  SELECT i.event_id FROM inserted AS i;
+END
+$$;
+
+-- migrate:down
+DROP FUNCTION ingest_events(text, text, text[], text[], text[], timestamptz[], text[]);
