@@ -8,8 +8,14 @@ import { SLIDING_WINDOW_LUA } from "./sliding-window-script";
 /** Name under which the script is registered on the ioredis client. */
 const COMMAND = "tvSlidingWindowCheck";
 
-/** allowed (0|1), count after this request, oldest counted score (µs), Redis now (µs). */
-type ScriptReply = [allowed: number, count: number, oldestUs: number, nowUs: number];
+/** Requests admitted (0..n), count before them, oldest counted score (µs), Redis now (µs). */
+type ScriptReply = [admitted: number, countBefore: number, oldestUs: number, nowUs: number];
+
+/**
+ * Checks of one tenant sent in one script call at most. ZADD receives two
+ * arguments per admitted request through Lua's unpack, whose stack is small.
+ */
+const MAX_BATCH = 256;
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
@@ -17,7 +23,8 @@ declare module "ioredis" {
       key: string,
       limit: number,
       windowMs: number,
-      requestId: string,
+      batchId: string,
+      n: number,
     ): Result<ScriptReply, Context>;
   }
 }
@@ -41,7 +48,13 @@ export interface RedisRateLimiter extends RateLimiter {
 
 /**
  * Distributed sliding-window limiter: one sorted set per tenant, one atomic
- * Lua script per check (see sliding-window-script.ts).
+ * Lua script call per check (see sliding-window-script.ts).
+ *
+ * Checks of a tenant that arrive while its previous call is on the wire wait
+ * for it and then go together in the next call, which admits as many as the
+ * window has room for. A lone request is sent at once; under load a busy
+ * tenant costs one round trip per batch instead of one per request. Limits
+ * stay exact across replicas: each call is atomic in Redis.
  *
  * The script goes through ioredis defineCommand, which sends EVALSHA and
  * falls back to EVAL on NOSCRIPT, so a Redis restart or SCRIPT FLUSH is
@@ -63,14 +76,36 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   // Redefining is harmless (same script, same name), so several limiters may share a client.
   redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
 
-  const nextRequestId = createRequestIdSource();
+  const nextBatchId = createBatchIdSource();
+  /** Checks waiting for their tenant's call in flight; a key is present while a call is. */
+  const waiting = new Map<string, Waiter[]>();
 
-  async function check(key: string): Promise<RateLimitDecision> {
-    const reply = await withTimeout(
-      redis.tvSlidingWindowCheck(keyPrefix + key, limit, windowMs, nextRequestId()),
-      timeoutMs,
-    );
-    return toDecision(reply, limit, windowMs);
+  function check(key: string): Promise<RateLimitDecision> {
+    return new Promise((resolve, reject) => {
+      const queue = waiting.get(key);
+      if (queue) queue.push({ resolve, reject });
+      else void send(key, [{ resolve, reject }]);
+    });
+  }
+
+  async function send(key: string, batch: Waiter[]): Promise<void> {
+    if (!waiting.has(key)) waiting.set(key, []);
+    try {
+      const reply = await withTimeout(
+        redis.tvSlidingWindowCheck(keyPrefix + key, limit, windowMs, nextBatchId(), batch.length),
+        timeoutMs,
+      );
+      batch.forEach((waiter, index) => waiter.resolve(toDecision(reply, index, limit, windowMs)));
+    } catch (error) {
+      // Checks queued behind a failed call fail with it rather than wait for
+      // another timeout: the caller answers them from its fallback at once.
+      for (const waiter of [...batch, ...waiting.get(key)!]) waiter.reject(error);
+      waiting.delete(key);
+      return;
+    }
+    const queued = waiting.get(key)!;
+    if (queued.length === 0) waiting.delete(key);
+    else void send(key, queued.splice(0, MAX_BATCH));
   }
 
   async function health(): Promise<"ok" | "degraded"> {
@@ -85,22 +120,28 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   return { mode: "redis", check, health, close: async () => {} };
 }
 
-function toDecision([allowed, count, oldestUs, nowUs]: ScriptReply, limit: number, windowMs: number): RateLimitDecision {
+interface Waiter {
+  resolve(decision: RateLimitDecision): void;
+  reject(error: unknown): void;
+}
+
+/** The decision for the request at `index` of a batch: the first `admitted` are allowed, in order. */
+function toDecision([admitted, countBefore, oldestUs, nowUs]: ScriptReply, index: number, limit: number, windowMs: number): RateLimitDecision {
   const resetAtUs = oldestUs + windowMs * 1000;
   const resetAtMs = Math.ceil(resetAtUs / 1000);
-  if (allowed === 1) {
-    return { allowed: true, limit, remaining: Math.max(0, limit - count), resetAtMs, retryAfterMs: 0 };
+  if (index < admitted) {
+    return { allowed: true, limit, remaining: Math.max(0, limit - countBefore - index - 1), resetAtMs, retryAfterMs: 0 };
   }
   const retryAfterMs = Math.max(1, Math.ceil((resetAtUs - nowUs) / 1000));
   return { allowed: false, limit, remaining: 0, resetAtMs, retryAfterMs };
 }
 
 /**
- * Request ids only need to be unique among requests landing in the same
+ * Batch ids only need to be unique among calls landing in the same
  * microsecond: a random per-limiter prefix separates processes, a counter
- * separates requests of this process.
+ * separates calls of this process.
  */
-function createRequestIdSource(): () => string {
+function createBatchIdSource(): () => string {
   const instance = randomBytes(6).toString("base64url");
   let counter = 0;
   return () => `${instance}:${(counter++).toString(36)}`;

@@ -50,6 +50,28 @@ describe.skipIf(!REDIS_URL)("redis rate limiter (real Redis)", () => {
     expect(await admin.zcard(`${prefix}burst`)).toBe(100);
   });
 
+  test("concurrent checks of one tenant share script calls, first come first admitted, counts exact", async () => {
+    const redis = await limiterClient();
+    const scriptCalls: number[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string; args: unknown[] }) => {
+      if (command.name === "evalsha" || command.name === "eval") scriptCalls.push(Number(command.args.at(-1)));
+      return send(command as never);
+    }) as typeof redis.sendCommand;
+    const limiter = createRedisRateLimiter({ redis, limit: 300, windowMs: 10_000, keyPrefix: prefix, timeoutMs: 2000 });
+
+    const decisions = await Promise.all(Array.from({ length: 700 }, () => limiter.check("shared")));
+    // The first 300 submitted are the ones admitted, with remaining counting down.
+    expect(decisions.slice(0, 300).map((d) => d.remaining)).toEqual(Array.from({ length: 300 }, (_, i) => 299 - i));
+    expect(decisions.slice(300).every((d) => !d.allowed && d.remaining === 0 && d.retryAfterMs > 0)).toBe(true);
+    expect(await admin.zcard(`${prefix}shared`)).toBe(300);
+    // One call for the first check, then the rest in batches of at most 256.
+    expect(scriptCalls[0]).toBe(1);
+    expect(scriptCalls.reduce((a, b) => a + b, 0)).toBe(700);
+    expect(Math.max(...scriptCalls)).toBeLessThanOrEqual(256);
+    expect(scriptCalls.length).toBeLessThanOrEqual(5);
+  });
+
   test("decision values follow Redis TIME; the key expires with the window", async () => {
     const redis = await limiterClient();
     const limiter = createRedisRateLimiter({ redis, limit: 2, windowMs: 5000, keyPrefix: prefix });
