@@ -17,6 +17,12 @@
 -- Payloads arrive as text and are cast per element: a JSON string inside a
 -- jsonb[] parameter would be stored as a JSON string, not an object.
 -- Returns the ids actually inserted.
+--
+-- The service's connections plan every statement for its parameters
+-- (plan_cache_mode = force_custom_plan: right for the queries). This
+-- statement's plan never depends on them, and re-planning it cost about a
+-- sixth of each small call (0.76 → 0.65 ms for 13 events), so it is planned
+-- once per connection.
 CREATE FUNCTION ingest_events(
   tenant     text,
   app_role   text,
@@ -27,6 +33,7 @@ CREATE FUNCTION ingest_events(
   payloads   text[]
 ) RETURNS SETOF text
 LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
   PERFORM set_config('app.tenant_id', tenant, true);
