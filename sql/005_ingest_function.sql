@@ -14,8 +14,9 @@
 -- Rows must be unique by id and sorted by it (the service does both), so
 -- concurrent overlapping batches lock rows in one order and cannot deadlock.
 -- Count rows are sorted for the same reason; UTC so slots match the queries.
--- Payloads arrive as text and are cast per element: a JSON string inside a
--- jsonb[] parameter would be stored as a JSON string, not an object.
+-- Payloads arrive as one JSON array, zipped with the other columns by
+-- position (ROWS FROM): cheaper for the service to build than a text[] of
+-- escaped JSON, and as cheap for PostgreSQL to read.
 -- Returns the ids actually inserted.
 --
 -- The service's connections plan every statement for its parameters
@@ -30,7 +31,7 @@ CREATE FUNCTION ingest_events(
   types      text[],
   services   text[],
   timestamps timestamptz[],
-  payloads   text[]
+  payloads   jsonb
 ) RETURNS SETOF text
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -44,8 +45,9 @@ BEGIN
   RETURN QUERY
   WITH inserted AS (
     INSERT INTO events AS e (tenant_id, event_id, event_type, service_name, ts, payload)
-    SELECT tenant, n.event_id, n.event_type, n.service_name, n.ts, n.payload::jsonb
-    FROM unnest(ids, types, services, timestamps, payloads) AS n(event_id, event_type, service_name, ts, payload)
+    SELECT tenant, n.event_id, n.event_type, n.service_name, n.ts, n.payload
+    FROM ROWS FROM (unnest(ids), unnest(types), unnest(services), unnest(timestamps), jsonb_array_elements(payloads))
+      AS n(event_id, event_type, service_name, ts, payload)
     ON CONFLICT (tenant_id, event_id) DO NOTHING
     RETURNING e.event_id, e.event_type, e.service_name, e.ts
   ),
@@ -72,4 +74,4 @@ END
 $$;
 
 -- migrate:down
-DROP FUNCTION ingest_events(text, text, text[], text[], text[], timestamptz[], text[]);
+DROP FUNCTION ingest_events(text, text, text[], text[], text[], timestamptz[], jsonb);

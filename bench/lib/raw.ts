@@ -43,7 +43,7 @@ function makeTemplates(count: number, batch: number, spreadMs: number): Template
       types: events.map((e) => e.eventType),
       services: events.map((e) => e.serviceName),
       timestamps: events.map((e) => e.timestamp),
-      payloads: events.map((e) => e.payloadJson),
+      payloads: `[${events.map((e) => e.payloadJson).join(",")}]`,
     };
   });
 }
@@ -99,9 +99,11 @@ export async function runRawCeiling(options: {
 function insertOnly(sql: Sql, tenantId: string, c: EventColumns) {
   return sql<{ event_id: string }[]>`
     INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-    SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload::jsonb
-    FROM unnest(${c.ids}::text[], ${c.types}::text[], ${c.services}::text[], ${c.timestamps}::timestamptz[], ${c.payloads}::text[])
-      AS e(event_id, event_type, service_name, ts, payload)
+    SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload
+    FROM ROWS FROM (
+      unnest(${c.ids}::text[]), unnest(${c.types}::text[]), unnest(${c.services}::text[]),
+      unnest(${c.timestamps}::timestamptz[]), jsonb_array_elements(${c.payloads}::text::jsonb)
+    ) AS e(event_id, event_type, service_name, ts, payload)
     ON CONFLICT (tenant_id, event_id) DO NOTHING
     RETURNING event_id`;
 }

@@ -57,7 +57,7 @@ describe.skipIf(!databaseUrl)("row-level security on PostgreSQL", () => {
     const seen = await handle.sql.begin(async (tx) => {
       const inserted = await tx<{ event_id: string }[]>`
         SELECT event_id FROM ingest_events(${tenants.a.tenant}, 'tv_app',
-          ARRAY['w1'], ARRAY['log'], ARRAY['svc'], ARRAY[now()], ARRAY['{}'])  AS event_id`;
+          ARRAY['w1'], ARRAY['log'], ARRAY['svc'], ARRAY[now()], '[{}]') AS event_id`;
       // Still inside the function's transaction: what its statements ran as.
       const [state] = await tx<{ role: string; tenant: string }[]>`
         SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant`;
