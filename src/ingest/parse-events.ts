@@ -41,7 +41,7 @@ export function parseEvents(bytes: Uint8Array, format: BodyFormat): unknown[] {
   const text = decodeUtf8(bytes);
   const trimmed = text.trimStart();
   const isArray = trimmed.startsWith("[");
-  const deepAt = findTooDeep(bytes, (isArray ? 2 : 1) + MAX_PAYLOAD_DEPTH, isArray ? "array" : "single");
+  const deepAt = findTooDeep(text, (isArray ? 2 : 1) + MAX_PAYLOAD_DEPTH, isArray ? "array" : "single");
   if (deepAt !== undefined) throw tooDeep(deepAt);
 
   let value: unknown;
@@ -65,9 +65,10 @@ export function parseEvents(bytes: Uint8Array, format: BodyFormat): unknown[] {
 }
 
 function parseNdjson(bytes: Uint8Array): unknown[] {
-  const deepAt = findTooDeep(bytes, 1 + MAX_PAYLOAD_DEPTH, "lines");
+  const text = decodeUtf8(bytes);
+  const deepAt = findTooDeep(text, 1 + MAX_PAYLOAD_DEPTH, "lines");
   if (deepAt !== undefined) throw tooDeep(deepAt);
-  const lines = decodeUtf8(bytes).split("\n");
+  const lines = text.split("\n");
   const items: unknown[] = [];
   for (let lineNo = 0; lineNo < lines.length; lineNo++) {
     const line = lines[lineNo]!.trim();
