@@ -36,14 +36,25 @@ export const TimestampSchema = z
   .refine((value) => isRealDate(value), "is not a valid date-time")
   .openapi({ format: "date-time", example: "2026-11-27T08:00:00.000Z" });
 
+/** Called after ISO_WITH_OFFSET matched, so the date is at fixed positions. */
 function isRealDate(value: string): boolean {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) return false;
-  // Date.parse rolls 2026-02-30 over to March; compare the written day with
-  // the parsed one in the same offset to refuse such dates.
-  const [, y, m, d] = /^(\d{4})-(\d{2})-(\d{2})/.exec(value)!;
-  const probe = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
-  return probe.getUTCFullYear() === Number(y) && probe.getUTCMonth() === Number(m) - 1 && probe.getUTCDate() === Number(d);
+  if (Number.isNaN(Date.parse(value))) return false;
+  // Date.parse rolls 2026-02-30 over to March: check the written day against
+  // the length of the written month.
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** The form stored and returned (UTC, milliseconds): what Date#toISOString writes. */
+export function isCanonicalTimestamp(value: string): boolean {
+  return value.length === 24 && value.charCodeAt(23) === 0x5a /* Z */ && value.charCodeAt(19) === 0x2e /* . */;
 }
 
 export const PayloadSchema = z

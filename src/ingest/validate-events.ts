@@ -1,6 +1,6 @@
 import type { ErrorDetail } from "../http/api-error";
 import type { NewEvent } from "../storage/event-store";
-import { EventSchema, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "./event-schema";
+import { EventSchema, isCanonicalTimestamp, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "./event-schema";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_DETAILS = 100;
@@ -43,7 +43,9 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
       details.push({ index, path: "payload", message: `must be at most ${MAX_PAYLOAD_BYTES} bytes serialized` });
       continue;
     }
-    events[index] = { eventId, eventType, serviceName, timestamp: new Date(ms).toISOString(), payloadJson };
+    // Most clients already send toISOString()'s form; only others are rewritten.
+    const stored = isCanonicalTimestamp(timestamp) ? timestamp : new Date(ms).toISOString();
+    events[index] = { eventId, eventType, serviceName, timestamp: stored, payloadJson };
   }
   return details.length > 0 ? { ok: false, details } : { ok: true, events };
 }
