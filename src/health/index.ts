@@ -55,7 +55,7 @@ export function createHealthRouter() {
   router.openapi(livenessRoute, (c) => c.json({ status: "ok" as const }, 200));
 
   router.openapi(readinessRoute, async (c) => {
-    const { store, limiter, isShuttingDown, config } = c.var.deps;
+    const { store, limiter, isShuttingDown, config } = c.get("deps");
     const [postgres, redis] = await Promise.all([
       within(store.ping(), DEPENDENCY_TIMEOUT_MS).then(() => "ok" as const, () => "down" as const),
       config.REDIS_URL && limiter.health

@@ -20,7 +20,11 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
 }
 
-/** Variables set by middleware and read by handlers, typed once for the whole app. */
+/**
+ * Variables set by middleware and read by handlers, typed once for the whole
+ * app. Read them with c.get("name"): Hono's c.var builds a fresh object from
+ * all of them on every access, which showed up in the ingest profile.
+ */
 export interface AppVariables {
   deps: AppDeps;
   requestId: string;

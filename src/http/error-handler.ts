@@ -18,16 +18,16 @@ export function toApiError(error: unknown): ApiError {
 
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   const apiError = toApiError(error);
-  const logger = c.var.deps?.logger;
+  const logger = c.get("deps")?.logger;
   if (apiError.status >= 500) {
     const level = apiError.code === "service_unavailable" ? "warn" : "error";
-    logger?.[level]({ err: error, requestId: c.var.requestId, tenant: c.var.tenantId }, "request failed");
+    logger?.[level]({ err: error, requestId: c.get("requestId"), tenant: c.get("tenantId") }, "request failed");
   }
   return respondWithError(c, apiError);
 };
 
 export function respondWithError(c: Context<AppEnv>, apiError: ApiError) {
-  const requestId = c.var.requestId ?? crypto.randomUUID();
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
   const headers: Record<string, string> = { "X-Request-Id": requestId, ...apiError.options.headers };
   if (apiError.options.retryAfterSeconds !== undefined) headers["Retry-After"] = String(apiError.options.retryAfterSeconds);
   return c.json(errorBody(apiError, requestId), apiError.status, headers);

@@ -7,7 +7,7 @@ import { readBody } from "./read-body";
 import { validateEvents } from "./validate-events";
 
 export async function ingestEvents(c: Context<AppEnv>) {
-  const { config, store, now = Date.now } = c.var.deps;
+  const { config, store, now = Date.now } = c.get("deps");
 
   const format = bodyFormat(c.req.header("content-type"));
   const bytes = await readBody(c.req.raw, config.MAX_BODY_BYTES);
@@ -24,7 +24,7 @@ export async function ingestEvents(c: Context<AppEnv>) {
   }
 
   const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": outcome.events.length }, () =>
-    store.ingest(c.var.tenantId, outcome.events),
+    store.ingest(c.get("tenantId"), outcome.events),
   );
   c.set("ingestStats", result);
   return c.json({ ...result, message: "Events ingested successfully" }, 200);

@@ -20,7 +20,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest();
 export function createMetricsRouter() {
   const router = createRouter();
   router.openapi(metricsRoute, async (c) => {
-    const { metrics, config } = c.var.deps;
+    const { metrics, config } = c.get("deps");
     if (config.METRICS_TOKEN) {
       const presented = (c.req.header("authorization") ?? "").replace(/^Bearer\s+/i, "");
       if (!timingSafeEqual(sha256(presented), sha256(config.METRICS_TOKEN))) {

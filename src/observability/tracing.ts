@@ -28,7 +28,7 @@ const headerGetter = {
 const SPAN_CONTEXT = "otelContext" as const;
 
 export const tracing = createMiddleware<AppEnv>(async function tracing(c, next) {
-  const tracer = c.var.deps.tracer;
+  const tracer = c.get("deps").tracer;
   if (!tracer) return next();
 
   const parent = propagator.extract(otelContext.active(), c.req.raw.headers, headerGetter);
@@ -46,8 +46,8 @@ export const tracing = createMiddleware<AppEnv>(async function tracing(c, next) 
       "http.route": route,
       "http.response.status_code": c.res.status,
       "url.path": c.req.path,
-      ...(c.var.requestId ? { "http.request.id": c.var.requestId } : {}),
-      ...(c.var.tenantId ? { "tenant.id": c.var.tenantId } : {}),
+      ...(c.get("requestId") ? { "http.request.id": c.get("requestId") } : {}),
+      ...(c.get("tenantId") ? { "tenant.id": c.get("tenantId") } : {}),
     });
     if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${c.res.status}` });
     span.end();
@@ -61,7 +61,7 @@ export async function withSpan<T>(
   attributes: Record<string, string | number>,
   work: () => Promise<T>,
 ): Promise<T> {
-  const tracer: Tracer | undefined = c.var.deps.tracer;
+  const tracer: Tracer | undefined = c.get("deps").tracer;
   const parent = (c as unknown as { get(key: string): OtelContext | undefined }).get(SPAN_CONTEXT);
   if (!tracer || !parent) return work();
   const span: Span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);

@@ -24,11 +24,11 @@ export function otlpExportHandler(signal: OtlpSignal) {
       throw new ApiError("unsupported_media_type", "OTLP/HTTP takes application/x-protobuf or application/json");
     }
     try {
-      const body = await readBody(c.req.raw, c.var.deps.config.MAX_BODY_BYTES);
+      const body = await readBody(c.req.raw, c.get("deps").config.MAX_BODY_BYTES);
       const { events, rejected, rejectedMessage } = decodeOtlpRequest(signal, body, encoding);
       if (events.length > 0) {
         const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
-          c.var.deps.store.ingest(c.var.tenantId, events),
+          c.get("deps").store.ingest(c.get("tenantId"), events),
         );
         c.set("ingestStats", result);
       }
@@ -44,8 +44,8 @@ function otlpError(c: Context<AppEnv>, encoding: OtlpEncoding, error: unknown) {
   if (error instanceof OtlpDecodeError) return status(c, encoding, 400, RPC_CODE.INVALID_ARGUMENT, error.message);
   const apiError = toApiError(error);
   if (apiError.status >= 500) {
-    c.var.deps.logger[apiError.code === "service_unavailable" ? "warn" : "error"](
-      { err: error, requestId: c.var.requestId, tenant: c.var.tenantId },
+    c.get("deps").logger[apiError.code === "service_unavailable" ? "warn" : "error"](
+      { err: error, requestId: c.get("requestId"), tenant: c.get("tenantId") },
       "OTLP export failed",
     );
   }

@@ -9,8 +9,8 @@ import { MAX_BUCKETS, type QueryRequest } from "./query.schemas";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
-  const { store, now = Date.now } = c.var.deps;
-  const tenantId = c.var.tenantId;
+  const { store, now = Date.now } = c.get("deps");
+  const tenantId = c.get("tenantId");
 
   if (query.interval) {
     if (query.cursor) throw mismatch("cursor", "a cursor cannot be combined with interval");

@@ -8,11 +8,11 @@ import type { AppEnv } from "../context";
  * Over the limit the handler is never reached: 429 with Retry-After.
  */
 export const rateLimit = createMiddleware<AppEnv>(async function rateLimit(c, next) {
-  const tenant = c.var.tenantId;
+  const tenant = c.get("tenantId");
   if (!tenant) return next(); // open paths are not limited
 
-  const decision = await withSpan(c, "ratelimit.check", { "tv.limiter": c.var.deps.limiter.mode ?? "unknown" }, () =>
-    c.var.deps.limiter.check(tenant),
+  const decision = await withSpan(c, "ratelimit.check", { "tv.limiter": c.get("deps").limiter.mode ?? "unknown" }, () =>
+    c.get("deps").limiter.check(tenant),
   );
   const headers: Record<string, string> = {
     "X-RateLimit-Limit": String(decision.limit),
@@ -20,7 +20,7 @@ export const rateLimit = createMiddleware<AppEnv>(async function rateLimit(c, ne
     "X-RateLimit-Reset": String(Math.ceil(decision.resetAtMs / 1000)),
   };
   if (!decision.allowed) {
-    c.var.deps.metrics?.rateLimited.inc({ tenant });
+    c.get("deps").metrics?.rateLimited.inc({ tenant });
     const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
     throw new ApiError("rate_limited", `Rate limit of ${decision.limit} requests exceeded; retry in ${retryAfterSeconds} s`, {
       retryAfterSeconds,

@@ -9,18 +9,18 @@ import type { AppEnv } from "../context";
  */
 export const requestLog = createMiddleware<AppEnv>(async function requestLog(c, next) {
   const started = performance.now();
-  const { deps } = c.var;
+  const deps = c.get("deps");
   await next();
 
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
   const route = matchedRoute(c);
   const status = c.res.status;
-  const stats = c.var.ingestStats;
+  const stats = c.get("ingestStats");
   // Plain fields, not child loggers: a child per request costs more than the line itself.
   const line = {
-    requestId: c.var.requestId,
-    ...(c.var.tenantId ? { tenant: c.var.tenantId } : {}),
-    ...(c.var.traceId ? { traceId: c.var.traceId } : {}),
+    requestId: c.get("requestId"),
+    ...(c.get("tenantId") ? { tenant: c.get("tenantId") } : {}),
+    ...(c.get("traceId") ? { traceId: c.get("traceId") } : {}),
     method: c.req.method,
     route,
     status,
@@ -33,9 +33,9 @@ export const requestLog = createMiddleware<AppEnv>(async function requestLog(c, 
   if (deps.metrics) {
     deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
     deps.metrics.httpDuration.observe({ method: c.req.method, route }, durationMs / 1000);
-    if (stats && c.var.tenantId) {
-      deps.metrics.eventsIngested.inc({ tenant: c.var.tenantId }, stats.ingested);
-      deps.metrics.eventsDuplicate.inc({ tenant: c.var.tenantId }, stats.duplicates);
+    if (stats && c.get("tenantId")) {
+      deps.metrics.eventsIngested.inc({ tenant: c.get("tenantId") }, stats.ingested);
+      deps.metrics.eventsDuplicate.inc({ tenant: c.get("tenantId") }, stats.duplicates);
     }
   }
 });
