@@ -105,6 +105,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
       sql,
       kind: "postgres",
       poolMax: config.DB_POOL_MAX,
+      writeConcurrency: config.DB_WRITE_CONCURRENCY,
       acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
       isSchemaReady: () => schemaReady,
       appRole: () => appRole,

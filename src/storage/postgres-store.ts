@@ -25,6 +25,8 @@ export interface PostgresStoreOptions {
   kind: string;
   /** Same as the client's pool size: the gate never lets more operations run. */
   poolMax: number;
+  /** Ingest statements at once (at most poolMax); see DB_WRITE_CONCURRENCY. */
+  writeConcurrency?: number;
   acquireTimeoutMs: number;
   /** False until the schema is migrated; operations answer "unavailable" meanwhile. */
   isSchemaReady?: () => boolean;
@@ -68,6 +70,8 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
 } {
   const { sql, kind, isSchemaReady = () => true, appRole = () => undefined } = options;
   const gate = new ConnectionGate(options.poolMax, options.acquireTimeoutMs);
+  const writeSlots = Math.min(options.writeConcurrency ?? options.poolMax, options.poolMax);
+  const writeGate = new ConnectionGate(writeSlots, options.acquireTimeoutMs);
 
   function assertSchemaReady() {
     if (!isSchemaReady()) throw new StorageUnavailableError("database schema is not migrated yet");
@@ -128,7 +132,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     assertSchemaReady();
     const rows = [...unique].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
     try {
-      const inserted = await gate.run(() => ingestEvents(sql, tenantId, appRole(), toColumns(rows)));
+      const inserted = await writeGate.run(() => gate.run(() => ingestEvents(sql, tenantId, appRole(), toColumns(rows))));
       return inserted.map((r) => r.event_id);
     } catch (error) {
       translateStorageError(error);
@@ -140,7 +144,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     // pool stays free for queries and large batches. Measured with 64
     // single-event clients, one-statement writes (sql/005): 1 → 9.4–9.5k/s,
     // 2 → 9.5k/s, 3 → 9.7–9.8k/s, within the noise of each other.
-    maxInFlight: Math.min(2, options.poolMax),
+    maxInFlight: Math.min(2, writeSlots),
     maxGroupEvents: GROUP_COMMIT_MAX_GROUP_EVENTS,
     maxQueueWaitMs: options.acquireTimeoutMs,
     // Queued requests are small (at most 100 events each); the cap only stops
