@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ISO_WITH_OFFSET, parseTimestamp } from "./timestamp";
 
 /**
  * The event as clients send it. This one schema validates /ingest bodies and
@@ -27,35 +28,12 @@ const storableText = (max: number) =>
 
 export const EventTypeSchema = z.enum(EVENT_TYPES).openapi("EventType");
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
-
-/** An ISO-8601 date-time with an explicit offset, and a real calendar date. */
+/** An ISO-8601 date-time with an offset, and a real calendar date. */
 export const TimestampSchema = z
   .string()
   .regex(ISO_WITH_OFFSET, { message: "must be an ISO-8601 date-time with an offset, e.g. 2026-01-02T03:04:05.678Z", abort: true })
-  .refine((value) => isRealDate(value), "is not a valid date-time")
+  .refine((value) => !Number.isNaN(parseTimestamp(value)), "is not a valid date-time")
   .openapi({ format: "date-time", example: "2026-11-27T08:00:00.000Z" });
-
-/** Called after ISO_WITH_OFFSET matched, so the date is at fixed positions. */
-function isRealDate(value: string): boolean {
-  if (Number.isNaN(Date.parse(value))) return false;
-  // Date.parse rolls 2026-02-30 over to March: check the written day against
-  // the length of the written month.
-  const year = Number(value.slice(0, 4));
-  const month = Number(value.slice(5, 7));
-  const day = Number(value.slice(8, 10));
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/** The form stored and returned (UTC, milliseconds): what Date#toISOString writes. */
-export function isCanonicalTimestamp(value: string): boolean {
-  return value.length === 24 && value.charCodeAt(23) === 0x5a /* Z */ && value.charCodeAt(19) === 0x2e /* . */;
-}
 
 export const PayloadSchema = z
   .custom<Record<string, unknown>>(

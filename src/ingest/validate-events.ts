@@ -1,6 +1,7 @@
 import type { ErrorDetail } from "../http/api-error";
 import type { NewEvent } from "../storage/event-store";
-import { EventSchema, isCanonicalTimestamp, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "./event-schema";
+import { EventSchema, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "./event-schema";
+import { isCanonicalTimestamp, parseTimestamp } from "./timestamp";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_DETAILS = 100;
@@ -28,7 +29,7 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
     }
     const { eventId, eventType, serviceName, timestamp, payload = {} } = parsed.data;
 
-    const ms = Date.parse(timestamp);
+    const ms = parseTimestamp(timestamp);
     if (ms < 0 || ms > latest) {
       details.push({ index, path: "timestamp", message: "must be between 1970-01-01T00:00:00Z and 24 hours from now" });
       continue;

@@ -25,7 +25,8 @@ describe.skipIf(!databaseUrl)("ingest concurrency on PostgreSQL", () => {
     const locker = await handle.sql.reserve();
     await locker`BEGIN`;
     await locker`LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE`;
-    const [{ pid }] = await locker<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    const [locked] = await locker<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    const pid = locked!.pid;
 
     const writes = Array.from({ length: 6 }, (_, n) => postJson(app, "/ingest", batch(n), tenants.a.key));
     const blocked = async () => {
