@@ -25,6 +25,7 @@ export function parseTimestamp(value: string): number {
   const minute = twoDigits(14);
   let second = 0;
   let millis = 0;
+  let fractionIsZero = true;
   let at = 16;
   if (value.charCodeAt(at) === COLON) {
     second = twoDigits(at + 1);
@@ -33,6 +34,7 @@ export function parseTimestamp(value: string): number {
       // Milliseconds from the first three digits; further digits are dropped, as Date.parse does.
       for (let place = 100, d = digit(++at); d >= 0 && d <= 9; place /= 10, d = digit(++at)) {
         if (place >= 1) millis += d * place;
+        if (d !== 0) fractionIsZero = false;
       }
     }
   }
@@ -47,7 +49,7 @@ export function parseTimestamp(value: string): number {
 
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NaN;
   // 24:00:00 is the end of the day (the next midnight), as in Date.parse.
-  const endOfDay = hour === 24 && minute === 0 && second === 0 && millis === 0;
+  const endOfDay = hour === 24 && minute === 0 && second === 0 && fractionIsZero;
   if ((hour > 23 && !endOfDay) || minute > 59 || second > 59) return NaN;
   return daysFromEpoch(year, month, day) * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis;
 }

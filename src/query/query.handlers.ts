@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { BUCKET_MINUTES, type EventFilter } from "../storage/event-store";
+import { parseTimestamp } from "../ingest/timestamp";
 import { withSpan } from "../observability/tracing";
 import { decodeCursor, encodeCursor, type CursorState } from "./cursor";
 import { MAX_BUCKETS, type QueryRequest } from "./query.schemas";
@@ -76,8 +77,8 @@ export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
 }
 
 function resolveFilter(tenantId: string, query: QueryRequest, now: number): EventFilter {
-  const endTime = query.endTime ? new Date(query.endTime) : new Date(now);
-  const startTime = query.startTime ? new Date(query.startTime) : new Date(endTime.getTime() - DAY_MS);
+  const endTime = new Date(query.endTime ? parseTimestamp(query.endTime) : now);
+  const startTime = new Date(query.startTime ? parseTimestamp(query.startTime) : endTime.getTime() - DAY_MS);
   if (startTime > endTime) throw mismatch("startTime", "startTime must not be after endTime");
   return { tenantId, startTime, endTime, eventType: query.eventType, serviceName: query.serviceName };
 }
@@ -85,8 +86,8 @@ function resolveFilter(tenantId: string, query: QueryRequest, now: number): Even
 /** A cursor carries its filters; a request that names different ones is a client bug. */
 function assertSameFilters(query: QueryRequest, cursor: CursorState) {
   const differs =
-    (query.startTime !== undefined && Date.parse(query.startTime) !== Date.parse(cursor.startTime)) ||
-    (query.endTime !== undefined && Date.parse(query.endTime) !== Date.parse(cursor.endTime)) ||
+    (query.startTime !== undefined && parseTimestamp(query.startTime) !== Date.parse(cursor.startTime)) ||
+    (query.endTime !== undefined && parseTimestamp(query.endTime) !== Date.parse(cursor.endTime)) ||
     (query.eventType !== undefined && query.eventType !== cursor.eventType) ||
     (query.serviceName !== undefined && query.serviceName !== cursor.serviceName);
   if (differs) throw mismatch("cursor", "the cursor was made for other filters; drop the cursor or the filters");

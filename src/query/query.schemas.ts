@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { EventTypeSchema, TimestampSchema } from "../ingest/event-schema";
+import { parseTimestamp } from "../ingest/timestamp";
 
 export const GROUP_BY = ["service", "eventType"] as const;
 export const INTERVALS = ["1m", "5m", "1h", "1d"] as const;
@@ -25,7 +26,7 @@ export const QueryRequestSchema = z
       .optional()
       .openapi({ description: "nextCursor from a previous answer: continue after its last event, with its filters" }),
   })
-  .refine((q) => !q.startTime || !q.endTime || Date.parse(q.startTime) <= Date.parse(q.endTime), {
+  .refine((q) => !q.startTime || !q.endTime || parseTimestamp(q.startTime) <= parseTimestamp(q.endTime), {
     message: "startTime must not be after endTime",
     path: ["startTime"],
   })

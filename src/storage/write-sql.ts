@@ -36,11 +36,12 @@ export function toColumns(rows: NewEvent[]): EventColumns {
 export const EPOCH = "1970-01-01T00:00:00Z";
 
 /**
- * Writes one batch and counts what was new. (The payloads are bound as text
- * and cast: a string bound to a jsonb parameter would be JSON-encoded again.), in one autocommit statement: the
+ * Writes one batch and counts what was new, in one autocommit statement: the
  * function in sql/005_ingest_function.sql sets the tenant and the
  * row-level-security role for its own transaction. Rows must be unique by id
- * and sorted by it. Returns the ids actually inserted.
+ * and sorted by it. Returns the ids actually inserted. The payloads are bound
+ * as text and cast: a string bound to a jsonb parameter would be JSON-encoded
+ * again.
  */
 export function ingestEvents(db: Db, tenantId: string, appRole: string | undefined, c: EventColumns) {
   return db<{ event_id: string }[]>`

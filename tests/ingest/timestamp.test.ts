@@ -35,7 +35,9 @@ test("random timestamps, edge values included, read as Date.parse reads them", (
     const seconds = random() < 0.2 ? "" : `:${field(59, [0, 59, 60, 99])}`;
     const fraction = seconds && random() < 0.6 ? `.${Array.from({ length: 1 + Math.floor(random() * 9) }, () => Math.floor(random() * 10)).join("")}` : "";
     const offset = random() < 0.4 ? "Z" : `${pick(["+", "-"])}${field(23, [0, 14, 23, 24, 99])}${pick([":", ""])}${field(59, [0, 30, 59, 60, 99])}`;
-    const text = `${date}T${time}${seconds}${fraction}${offset}`;
+    // End of day (24:00:00) is valid only with every fraction digit zero: try it often.
+    const endOfDay = random() < 0.05 ? `T24:00:00.${pick(["0", "000", "0000", "0001", "000000001", "1"])}` : undefined;
+    const text = endOfDay ? `${date}${endOfDay}${offset}` : `${date}T${time}${seconds}${fraction}${offset}`;
     expect(ISO_WITH_OFFSET.test(text)).toBe(true);
     const got = parseTimestamp(text);
     const want = expected(text);
@@ -48,6 +50,8 @@ test("known instants", () => {
   expect(parseTimestamp("2024-02-29T23:59:59.9999+01:00")).toBe(Date.UTC(2024, 1, 29, 22, 59, 59, 999));
   expect(parseTimestamp("2026-01-01T24:00:00Z")).toBe(Date.UTC(2026, 0, 2));
   expect(parseTimestamp("2026-01-01T24:00:00.001Z")).toBeNaN();
+  expect(parseTimestamp("2026-01-01T24:00:00.0001Z")).toBeNaN();
+  expect(parseTimestamp("2026-01-01T24:00:00.000000000Z")).toBe(Date.UTC(2026, 0, 2));
   expect(parseTimestamp("2026-01-01T24:00:01Z")).toBeNaN();
   expect(parseTimestamp("2026-02-29T00:00:00Z")).toBeNaN();
   expect(parseTimestamp("2026-02-30T00:00:00Z")).toBeNaN();

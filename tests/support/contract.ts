@@ -301,6 +301,7 @@ export function runContractSuite(label: string, open: () => Promise<StoreHandle>
         ["timestamp without offset", { timestamp: "2026-01-01T00:00:00" }, "timestamp"],
         ["timestamp not a date", { timestamp: "yesterday" }, "timestamp"],
         ["impossible date", { timestamp: "2026-02-30T00:00:00Z" }, "timestamp"],
+        ["past the end of the day", { timestamp: "2026-01-01T24:00:00.0001Z" }, "timestamp"],
         ["timestamp before 1970", { timestamp: "1969-12-31T23:59:59Z" }, "timestamp"],
         ["timestamp over 24 h ahead", { timestamp: new Date(Date.now() + 25 * HOUR).toISOString() }, "timestamp"],
         ["payload an array", { payload: [1, 2] }, "payload"],
@@ -720,6 +721,8 @@ export function runContractSuite(label: string, open: () => Promise<StoreHandle>
           { groupBy: "tenant" },
           { interval: "2m" },
           { startTime: "not a date" },
+          { endTime: "2026-02-30T00:00:00Z" },
+          { endTime: "2026-01-01T24:00:00.0001Z" },
         ];
         for (const body of bad) {
           const res = await postJson(app, "/query", body, a.key);
