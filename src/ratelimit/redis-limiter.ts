@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Redis, Result } from "ioredis";
-import { withTimeout } from "./errors";
+import { RateLimiterTimeoutError, withTimeout } from "./errors";
 import { assertValidLimits } from "./options";
 import type { RateLimitDecision, RateLimiter, RateLimitOptions } from "./rate-limiter";
 import { SLIDING_WINDOW_LUA } from "./sliding-window-script";
@@ -82,9 +82,19 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
 
   function check(key: string): Promise<RateLimitDecision> {
     return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
       const queue = waiting.get(key);
-      if (queue) queue.push({ resolve, reject });
-      else void send(key, [{ resolve, reject }]);
+      if (!queue) return void send(key, [waiter]);
+      // A queued check gets the same budget as a lone one, counted from its
+      // arrival: a Redis that answers just in time must not let a busy
+      // tenant's queue grow without bound.
+      waiter.timer = setTimeout(() => {
+        const current = waiting.get(key);
+        const at = current ? current.indexOf(waiter) : -1;
+        if (at >= 0) current!.splice(at, 1);
+        reject(new RateLimiterTimeoutError(timeoutMs));
+      }, timeoutMs);
+      queue.push(waiter);
     });
   }
 
@@ -95,11 +105,17 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
         redis.tvSlidingWindowCheck(keyPrefix + key, limit, windowMs, nextBatchId(), batch.length),
         timeoutMs,
       );
-      batch.forEach((waiter, index) => waiter.resolve(toDecision(reply, index, limit, windowMs)));
+      batch.forEach((waiter, index) => {
+        clearTimeout(waiter.timer);
+        waiter.resolve(toDecision(reply, index, limit, windowMs));
+      });
     } catch (error) {
       // Checks queued behind a failed call fail with it rather than wait for
       // another timeout: the caller answers them from its fallback at once.
-      for (const waiter of [...batch, ...waiting.get(key)!]) waiter.reject(error);
+      for (const waiter of [...batch, ...waiting.get(key)!]) {
+        clearTimeout(waiter.timer);
+        waiter.reject(error);
+      }
       waiting.delete(key);
       return;
     }
@@ -123,6 +139,8 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
 interface Waiter {
   resolve(decision: RateLimitDecision): void;
   reject(error: unknown): void;
+  /** Set while queued behind a call in flight: rejects the check once its budget is spent. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** The decision for the request at `index` of a batch: the first `admitted` are allowed, in order. */

@@ -229,6 +229,30 @@ describe("redis rate limiter timeouts (no Redis needed)", () => {
     }
   });
 
+  test("a check queued behind a slow call still settles within timeoutMs of its arrival", async () => {
+    // A stand-in client whose script calls answer after 90 ms: inside a
+    // 100 ms budget for a lone call, too late for one queued behind it.
+    const slow = {
+      defineCommand() {},
+      tvSlidingWindowCheck: (_key: string, _limit: number, _windowMs: number, _batch: string, n: number) =>
+        sleep(90).then(() => [n, 0, Date.now() * 1000, Date.now() * 1000]),
+    } as unknown as Redis;
+    const limiter = createRedisRateLimiter({ redis: slow, limit: 100, windowMs: 1000, timeoutMs: 100 });
+
+    const first = limiter.check("busy");
+    await sleep(30);
+    const queuedAt = performance.now();
+    const queued = limiter.check("busy").then(
+      () => ({ settledAfter: performance.now() - queuedAt, error: undefined }),
+      (error: unknown) => ({ settledAfter: performance.now() - queuedAt, error }),
+    );
+    expect((await first).allowed).toBe(true); // answered at ~90 ms
+    const outcome = await queued; // its own call would answer ~150 ms after it arrived
+    expect(outcome.error).toBeInstanceOf(RateLimiterTimeoutError);
+    expect(outcome.settledAfter).toBeGreaterThanOrEqual(95);
+    expect(outcome.settledAfter).toBeLessThan(145);
+  });
+
   test("rejects invalid configuration", () => {
     const redis = new Redis({ lazyConnect: true });
     expect(() => createRedisRateLimiter({ redis, limit: 0, windowMs: 1000 })).toThrow(RangeError);
