@@ -21,8 +21,9 @@ export class ConnectionGate {
     return { inUse: this.active, waiting: this.waiters.length };
   }
 
-  async run<T>(operation: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  /** `waitMs`: what is left of the caller's wait budget when it already waited elsewhere. */
+  async run<T>(operation: () => Promise<T>, waitMs = this.acquireTimeoutMs): Promise<T> {
+    await this.acquire(waitMs);
     try {
       return await operation();
     } finally {
@@ -30,7 +31,7 @@ export class ConnectionGate {
     }
   }
 
-  private acquire(): Promise<void> {
+  private acquire(waitMs: number): Promise<void> {
     if (this.active < this.capacity) {
       this.active++;
       return Promise.resolve();
@@ -45,7 +46,7 @@ export class ConnectionGate {
           const at = this.waiters.indexOf(waiter);
           if (at >= 0) this.waiters.splice(at, 1);
           reject(new StorageUnavailableError("database busy: no connection free in time"));
-        }, this.acquireTimeoutMs),
+        }, Math.max(0, waitMs)),
       };
       this.waiters.push(waiter);
     });

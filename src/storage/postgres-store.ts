@@ -129,11 +129,11 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
    * sorted by id so concurrent overlapping batches take row locks in the same
    * order and cannot deadlock.
    */
-  async function writeEvents(tenantId: string, unique: NewEvent[]): Promise<string[]> {
+  async function writeEvents(tenantId: string, unique: NewEvent[], waitMs?: number): Promise<string[]> {
     assertSchemaReady();
     const rows = [...unique].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
     try {
-      const inserted = await gate.run(() => ingestEvents(sql, tenantId, appRole(), toColumns(rows)));
+      const inserted = await gate.run(() => ingestEvents(sql, tenantId, appRole(), toColumns(rows)), waitMs);
       return inserted.map((r) => r.event_id);
     } catch (error) {
       translateStorageError(error);
@@ -248,7 +248,11 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       if (events.length <= GROUP_COMMIT_MAX_REQUEST_EVENTS) return groupCommitter.submit(tenantId, events);
       const unique = new Map<string, NewEvent>();
       for (const event of events) if (!unique.has(event.eventId)) unique.set(event.eventId, event);
-      const inserted = await batchGate.run(() => writeEvents(tenantId, [...unique.values()]));
+      // One wait budget for both gates.
+      const queuedAt = performance.now();
+      const inserted = await batchGate.run(() =>
+        writeEvents(tenantId, [...unique.values()], options.acquireTimeoutMs - (performance.now() - queuedAt)),
+      );
       return { ingested: inserted.length, duplicates: events.length - inserted.length };
     },
 
