@@ -11,6 +11,9 @@
 -- plans each statement when it first runs, after the role is switched; a
 -- LANGUAGE sql body would be rewritten before, without the policies.
 --
+-- Called inside a larger transaction, the tenant and role stay set until that
+-- transaction ends; the service never does that: each call is its own.
+--
 -- Rows must be unique by id and sorted by it (the service does both), so
 -- concurrent overlapping batches lock rows in one order and cannot deadlock.
 -- Count rows are sorted for the same reason; UTC so slots match the queries.

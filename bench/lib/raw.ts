@@ -12,7 +12,9 @@ import { runLoad, type LoadResult } from "./load";
  * `unnest` ON CONFLICT DO NOTHING and upserts the minute, 5-minute and hour
  * counts, as one autocommit statement (sql/005_ingest_function.sql).
  * "Events only" is the bare multi-row insert, without counts or role switch,
- * as the bench user: the floor of what any write of these rows costs.
+ * as the bench user: the floor of what any write of these rows costs. It
+ * names no tenant, so it runs only for a user that bypasses row-level
+ * security (bench.ts skips it otherwise).
  * Rows are sorted by id, as the store does.
  */
 export const RAW_APPLICATION_NAME = "tv-bench-raw";
