@@ -5,7 +5,7 @@
  */
 import type { EventType, NewEvent } from "../storage/event-store.ts";
 import { fitPayload } from "./fit-payload.ts";
-import { cleanString, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
+import { cleanString, list, message, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
 
 export const UNKNOWN_SERVICE = "unknown_service";
 const MAX_SERVICE_NAME = 128;
@@ -56,6 +56,36 @@ export function readEnvelope(
   const url = readString(scopeSchemaUrl, "schemaUrl");
   if (url) s.schemaUrl = url;
   return { serviceName: resource.serviceName, json: `"resource":${resource.json},"scope":${JSON.stringify(s)}` };
+}
+
+/** Field names of one signal's three levels, e.g. resourceLogs → scopeLogs → logRecords. */
+export interface SignalFields {
+  resources: string;
+  scopes: string;
+  records: string;
+}
+
+/**
+ * Walks the resource → scope → record nesting every export request shares,
+ * handing each record to `visit` with the envelope (resource and scope) it
+ * belongs to. Absent levels are empty; malformed ones throw OtlpDecodeError.
+ */
+export function forEachRecord(
+  request: Record<string, unknown>,
+  fields: SignalFields,
+  visit: (envelope: Envelope, record: Record<string, unknown>) => void,
+): void {
+  for (const r of list(request[fields.resources], fields.resources)) {
+    const resources = message(r, `${fields.resources}[]`) ?? {};
+    const resource = readResource(message(resources.resource, "resource"), resources.schemaUrl);
+    for (const s of list(resources[fields.scopes], fields.scopes)) {
+      const scopes = message(s, `${fields.scopes}[]`) ?? {};
+      const envelope = readEnvelope(resource, message(scopes.scope, "scope"), scopes.schemaUrl);
+      for (const record of list(scopes[fields.records], fields.records)) {
+        visit(envelope, message(record, `${fields.records}[]`) ?? {});
+      }
+    }
+  }
 }
 
 export interface DecodeResult {

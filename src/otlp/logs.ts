@@ -1,10 +1,8 @@
 /** ExportLogsServiceRequest → one "log" event per log record. */
-import { EventBatch, readEnvelope, readResource, type DecodeResult, type Envelope } from "./batch.ts";
+import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
 import { SeverityNumberValues } from "./schema.ts";
 import {
   isZeroNanos,
-  list,
-  message,
   nanosToString,
   putCount,
   readAnyValue,
@@ -21,17 +19,9 @@ import {
 export function convertLogs(request: { resourceLogs?: unknown }): DecodeResult {
   const batch = new EventBatch("log");
   const receivedAt: UnixNanos = { ms: Date.now(), subMs: 0 };
-  for (const rl of list(request.resourceLogs, "resourceLogs")) {
-    const resourceLogs = message(rl, "resourceLogs[]") ?? {};
-    const resource = readResource(message(resourceLogs.resource, "resource"), resourceLogs.schemaUrl);
-    for (const sl of list(resourceLogs.scopeLogs, "scopeLogs")) {
-      const scopeLogs = message(sl, "scopeLogs[]") ?? {};
-      const envelope = readEnvelope(resource, message(scopeLogs.scope, "scope"), scopeLogs.schemaUrl);
-      for (const record of list(scopeLogs.logRecords, "logRecords")) {
-        addLogRecord(batch, envelope, message(record, "logRecords[]") ?? {}, receivedAt);
-      }
-    }
-  }
+  forEachRecord(request, { resources: "resourceLogs", scopes: "scopeLogs", records: "logRecords" }, (envelope, record) =>
+    addLogRecord(batch, envelope, record, receivedAt),
+  );
   return batch.result();
 }
 

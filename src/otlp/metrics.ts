@@ -1,5 +1,5 @@
 /** ExportMetricsServiceRequest → one "metric" event per data point. */
-import { EventBatch, readEnvelope, readResource, type DecodeResult, type Envelope } from "./batch.ts";
+import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
 import { AggregationTemporalityValues } from "./schema.ts";
 import {
   enumName,
@@ -37,17 +37,9 @@ const KINDS: ReadonlyArray<[field: string, type: string, readPoint: PointReader]
 
 export function convertMetrics(request: { resourceMetrics?: unknown }): DecodeResult {
   const batch = new EventBatch("metric");
-  for (const rm of list(request.resourceMetrics, "resourceMetrics")) {
-    const resourceMetrics = message(rm, "resourceMetrics[]") ?? {};
-    const resource = readResource(message(resourceMetrics.resource, "resource"), resourceMetrics.schemaUrl);
-    for (const sm of list(resourceMetrics.scopeMetrics, "scopeMetrics")) {
-      const scopeMetrics = message(sm, "scopeMetrics[]") ?? {};
-      const envelope = readEnvelope(resource, message(scopeMetrics.scope, "scope"), scopeMetrics.schemaUrl);
-      for (const metric of list(scopeMetrics.metrics, "metrics")) {
-        addMetric(batch, envelope, message(metric, "metrics[]") ?? {});
-      }
-    }
-  }
+  forEachRecord(request, { resources: "resourceMetrics", scopes: "scopeMetrics", records: "metrics" }, (envelope, metric) =>
+    addMetric(batch, envelope, metric),
+  );
   return batch.result();
 }
 

@@ -1,5 +1,5 @@
 /** ExportTraceServiceRequest → one "trace" event per span. */
-import { EventBatch, readEnvelope, readResource, type DecodeResult, type Envelope } from "./batch.ts";
+import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
 import { SpanKindValues, StatusCodeValues } from "./schema.ts";
 import {
   isValidId,
@@ -24,15 +24,9 @@ const STATUS_NAMES = ["unset", "ok", "error"];
 
 export function convertTraces(request: { resourceSpans?: unknown }): DecodeResult {
   const batch = new EventBatch("trace");
-  for (const rs of list(request.resourceSpans, "resourceSpans")) {
-    const resourceSpans = message(rs, "resourceSpans[]") ?? {};
-    const resource = readResource(message(resourceSpans.resource, "resource"), resourceSpans.schemaUrl);
-    for (const ss of list(resourceSpans.scopeSpans, "scopeSpans")) {
-      const scopeSpans = message(ss, "scopeSpans[]") ?? {};
-      const envelope = readEnvelope(resource, message(scopeSpans.scope, "scope"), scopeSpans.schemaUrl);
-      for (const span of list(scopeSpans.spans, "spans")) addSpan(batch, envelope, message(span, "spans[]") ?? {});
-    }
-  }
+  forEachRecord(request, { resources: "resourceSpans", scopes: "scopeSpans", records: "spans" }, (envelope, span) =>
+    addSpan(batch, envelope, span),
+  );
   return batch.result();
 }
 
