@@ -62,10 +62,7 @@ export async function runIngestPhase(options: {
   let sentOkEvents = 0;
   let wrongCounts = 0;
   const result = await runLoad({
-    concurrency: options.concurrency,
-    warmupMs: options.warmupMs,
-    durationMs: options.durationMs,
-    onWindow: options.onWindow,
+    ...options, // concurrency, warm-up, duration, onWindow
     request: async () => {
       const { body, index } = options.pool.next();
       const res = await post(target, headers, body);

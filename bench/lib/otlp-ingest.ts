@@ -47,10 +47,7 @@ export async function runOtlpPhase(options: {
   const target = `${options.url}/v1/traces`;
   let sentOkSpans = 0;
   const result = await runLoad({
-    concurrency: options.concurrency,
-    warmupMs: options.warmupMs,
-    durationMs: options.durationMs,
-    onWindow: options.onWindow,
+    ...options, // concurrency, warm-up, duration, onWindow
     request: async () => {
       const { body } = options.pool.next();
       const res = await post(target, headers, body);
