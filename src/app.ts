@@ -12,6 +12,7 @@ import { createRouter } from "./http/router";
 import { createIngestRouter } from "./ingest";
 import { createMetricsRouter } from "./observability/metrics.route";
 import { tracing } from "./observability/tracing";
+import { otlpErrors } from "./otlp/otlp.handlers";
 import { createOtlpRouter } from "./otlp/router";
 import { createQueryRouter } from "./query";
 
@@ -33,6 +34,8 @@ export function createApp(deps: AppDeps) {
   app.use("*", requestId);
   app.use("*", requestLog);
   app.use("*", tracing);
+  // OTLP answers failures as google.rpc.Status, auth and rate limit included.
+  app.use("/v1/*", otlpErrors);
   app.use("*", apiKeyAuth(keys));
   app.use("*", rateLimit);
 

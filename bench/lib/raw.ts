@@ -46,6 +46,7 @@ function makeTemplates(count: number, batch: number, spreadMs: number): Template
       services: events.map((e) => e.serviceName),
       timestamps: events.map((e) => e.timestamp),
       payloads: `[${events.map((e) => e.payloadJson).join(",")}]`,
+      sizes: events.map((e) => Buffer.byteLength(e.payloadJson)),
     };
   });
 }

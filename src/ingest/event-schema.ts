@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ISO_WITH_OFFSET, parseTimestamp } from "./timestamp";
+import { isSupportedTime, ISO_WITH_OFFSET, parseTimestamp, TIME_RANGE_MESSAGE } from "./timestamp";
 
 /**
  * The event as clients send it. This one schema validates /ingest bodies and
@@ -16,7 +16,7 @@ export function storableTextProblem(value: string): string | undefined {
   return undefined;
 }
 
-const storableText = (max: number) =>
+export const storableText = (max: number) =>
   z
     .string()
     .min(1)
@@ -28,12 +28,16 @@ const storableText = (max: number) =>
 
 export const EventTypeSchema = z.enum(EVENT_TYPES).openapi("EventType");
 
-/** An ISO-8601 date-time with an offset, and a real calendar date. */
+/** An ISO-8601 date-time with an offset, a real calendar date, in the supported range. */
 export const TimestampSchema = z
   .string()
   .regex(ISO_WITH_OFFSET, { message: "must be an ISO-8601 date-time with an offset, e.g. 2026-01-02T03:04:05.678Z", abort: true })
-  .refine((value) => !Number.isNaN(parseTimestamp(value)), "is not a valid date-time")
+  .refine((value) => !Number.isNaN(parseTimestamp(value)), { message: "is not a valid date-time", abort: true })
+  .refine((value) => isSupportedTime(parseTimestamp(value)), TIME_RANGE_MESSAGE)
   .openapi({ format: "date-time", example: "2026-11-27T08:00:00.000Z" });
+
+export const EventIdSchema = storableText(128).openapi({ description: "Unique per tenant; a repeated id is a duplicate", example: "evt-0001" });
+export const ServiceNameSchema = storableText(128).openapi({ example: "checkout" });
 
 export const PayloadSchema = z
   .custom<Record<string, unknown>>(
@@ -43,15 +47,15 @@ export const PayloadSchema = z
   .openapi({
     type: "object",
     additionalProperties: true,
-    description: `Any JSON object: at most ${MAX_PAYLOAD_BYTES} bytes serialized, nested at most ${MAX_PAYLOAD_DEPTH} levels`,
+    description: `Any JSON object: at most ${MAX_PAYLOAD_BYTES} bytes as stored (serialized, numbers counted as the exact decimals stored: 1e300 takes 301), nested at most ${MAX_PAYLOAD_DEPTH} levels`,
     example: { level: "info", message: "user signed in", userId: 42 },
   });
 
 export const EventSchema = z
   .object({
-    eventId: storableText(128).openapi({ description: "Unique per tenant; a repeated id is a duplicate", example: "evt-0001" }),
+    eventId: EventIdSchema,
     eventType: EventTypeSchema,
-    serviceName: storableText(128).openapi({ example: "checkout" }),
+    serviceName: ServiceNameSchema,
     timestamp: TimestampSchema.openapi({ description: "Between 1970-01-01 and now + 24 h" }),
     payload: PayloadSchema.optional(),
   })

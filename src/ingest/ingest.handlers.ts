@@ -3,7 +3,7 @@ import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { withSpan } from "../observability/tracing";
 import { bodyFormat, parseEvents } from "./parse-events";
-import { readBody } from "./read-body";
+import { readBody } from "../http/read-body";
 import { validateEvents } from "./validate-events";
 
 export async function ingestEvents(c: Context<AppEnv>) {

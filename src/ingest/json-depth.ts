@@ -45,7 +45,7 @@ export function findTooDeep(text: string, maxDepth: number, layout: JsonLayout):
 }
 
 /** Index of the quote that ends a string whose content starts at `from`; -1 if none. */
-function closingQuote(text: string, from: number): number {
+export function closingQuote(text: string, from: number): number {
   for (;;) {
     const at = text.indexOf('"', from);
     if (at < 0) return -1;

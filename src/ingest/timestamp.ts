@@ -10,6 +10,20 @@
  */
 export const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
+/**
+ * The instants the vault stores and queries, after the offset is applied:
+ * 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z. Event timestamps,
+ * query windows and cursors are all checked against this one range, so no
+ * instant PostgreSQL or toISOString() cannot write ever reaches a statement.
+ */
+export const MIN_TIME_MS = 0;
+export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+export const TIME_RANGE_MESSAGE = "must be between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z";
+
+export function isSupportedTime(ms: number): boolean {
+  return ms >= MIN_TIME_MS && ms <= MAX_TIME_MS;
+}
+
 const COLON = 0x3a, DOT = 0x2e, PLUS = 0x2b, MINUS = 0x2d, Z = 0x5a, ZERO = 0x30;
 const DAY_MS = 86_400_000;
 

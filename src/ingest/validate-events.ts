@@ -1,6 +1,7 @@
 import type { ErrorDetail } from "../http/api-error";
 import type { NewEvent } from "../storage/event-store";
 import { EventSchema, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "./event-schema";
+import { numberExpansion, storedNumberLength } from "./stored-number";
 import { isCanonicalTimestamp, parseTimestamp } from "./timestamp";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -34,51 +35,90 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
       details.push({ index, path: "timestamp", message: "must be between 1970-01-01T00:00:00Z and 24 hours from now" });
       continue;
     }
-    const payloadProblem = findPayloadProblem(payload);
-    if (payloadProblem) {
-      details.push({ index, path: payloadProblem.path, message: payloadProblem.message });
+    const inspection = inspectPayload(payload);
+    if (inspection.problem) {
+      details.push({ index, ...inspection.problem });
       continue;
     }
     const payloadJson = JSON.stringify(payload);
-    if (Buffer.byteLength(payloadJson, "utf8") > MAX_PAYLOAD_BYTES) {
-      details.push({ index, path: "payload", message: `must be at most ${MAX_PAYLOAD_BYTES} bytes serialized` });
+    const storedBytes = Buffer.byteLength(payloadJson, "utf8") + inspection.expansion;
+    if (storedBytes > MAX_PAYLOAD_BYTES) {
+      details.push({ index, ...oversizeProblem(storedBytes, inspection) });
       continue;
     }
     // Most clients already send toISOString()'s form; only others are rewritten.
     const stored = isCanonicalTimestamp(timestamp) ? timestamp : new Date(ms).toISOString();
-    events[index] = { eventId, eventType, serviceName, timestamp: stored, payloadJson };
+    events[index] = { eventId, eventType, serviceName, timestamp: stored, payloadJson, payloadBytes: storedBytes };
   }
   return details.length > 0 ? { ok: false, details } : { ok: true, events };
 }
 
-/**
- * Walks a payload for what PostgreSQL's jsonb cannot hold or what we refuse:
- * NUL characters, lone surrogates, non-finite numbers, nesting deeper than
- * MAX_PAYLOAD_DEPTH. Recursion is bounded by that depth.
- */
-function findPayloadProblem(value: unknown, path = "payload", depth = 1): { path: string; message: string } | undefined {
-  if (typeof value === "string") {
-    const problem = storableTextProblem(value);
-    return problem ? { path, message: problem } : undefined;
-  }
-  if (typeof value === "number") {
-    return Number.isFinite(value) ? undefined : { path, message: "numbers must be finite" };
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  if (depth > MAX_PAYLOAD_DEPTH) return { path, message: `nesting deeper than ${MAX_PAYLOAD_DEPTH} levels` };
+interface PayloadInspection {
+  problem?: { path: string; message: string };
+  /** Bytes jsonb needs beyond JSON.stringify's text, for numbers it keeps as plain decimals. */
+  expansion: number;
+  /** The number that grows the most when stored, if any grows. */
+  widest?: { path: string; value: number; extra: number };
+}
 
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const problem = findPayloadProblem(value[i], `${path}.${i}`, depth + 1);
-      if (problem) return problem;
+/**
+ * Walks a payload for what PostgreSQL's jsonb cannot hold or what we refuse
+ * (NUL characters, lone surrogates, non-finite numbers, nesting deeper than
+ * MAX_PAYLOAD_DEPTH) and adds up how much its numbers grow when stored.
+ * Recursion is bounded by that depth.
+ */
+function inspectPayload(payload: Record<string, unknown>): PayloadInspection {
+  const result: PayloadInspection = { expansion: 0 };
+  const visit = (value: unknown, path: string, depth: number): boolean => {
+    if (typeof value === "string") {
+      const problem = storableTextProblem(value);
+      if (problem) result.problem = { path, message: problem };
+      return !problem;
     }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    const keyProblem = storableTextProblem(key);
-    if (keyProblem) return { path: `${path}.${key}`, message: `key ${keyProblem}` };
-    const problem = findPayloadProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
-    if (problem) return problem;
-  }
-  return undefined;
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) {
+        result.problem = { path, message: "numbers must be finite" };
+        return false;
+      }
+      const extra = numberExpansion(value);
+      if (extra > 0) {
+        result.expansion += extra;
+        if (!result.widest || extra > result.widest.extra) result.widest = { path, value, extra };
+      }
+      return true;
+    }
+    if (typeof value !== "object" || value === null) return true;
+    if (depth > MAX_PAYLOAD_DEPTH) {
+      result.problem = { path, message: `nesting deeper than ${MAX_PAYLOAD_DEPTH} levels` };
+      return false;
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (!visit(value[i], `${path}.${i}`, depth + 1)) return false;
+      return true;
+    }
+    for (const key of Object.keys(value)) {
+      const keyProblem = storableTextProblem(key);
+      if (keyProblem) {
+        result.problem = { path: `${path}.${key}`, message: `key ${keyProblem}` };
+        return false;
+      }
+      if (!visit((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1)) return false;
+    }
+    return true;
+  };
+  visit(payload, "payload", 1);
+  return result;
+}
+
+/** Names the number to blame when numbers push the stored payload over the limit. */
+function oversizeProblem(storedBytes: number, inspection: PayloadInspection): { path: string; message: string } {
+  const limit = `must be at most ${MAX_PAYLOAD_BYTES} bytes as stored`;
+  const widest = inspection.widest;
+  if (!widest || storedBytes - inspection.expansion > MAX_PAYLOAD_BYTES) return { path: "payload", message: `${limit} (${storedBytes} bytes)` };
+  return {
+    path: widest.path,
+    message:
+      `${limit}: numbers are stored as exact decimals, and ${widest.value} takes ${storedNumberLength(widest.value)} digits, ` +
+      `so the payload would take ${storedBytes} bytes; send it as a string, or round it`,
+  };
 }

@@ -4,13 +4,24 @@
  * counts the records that cannot be stored (reported as partial success).
  */
 import type { EventType, NewEvent } from "../storage/event-store.ts";
+import { OtlpTooLargeError } from "./errors.ts";
+import type { ExportRequest } from "./export-request.ts";
 import { fitPayload } from "./fit-payload.ts";
-import { cleanString, list, message, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
+import { cleanString, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
 
 export const UNKNOWN_SERVICE = "unknown_service";
 const MAX_SERVICE_NAME = 128;
 /** The store refuses timestamps later than now + 24h. */
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Resource and scope are copied into every record's payload, so each is
+ * capped: a 50 KB resource on 1,000 tiny spans would otherwise be stored
+ * 1,000 times. Past the cap the copy is trimmed like an oversized payload,
+ * with a `truncated` note inside it.
+ */
+const MAX_RESOURCE_BYTES = 8 * 1024;
+const MAX_SCOPE_BYTES = 2 * 1024;
 
 /**
  * Resource and scope are shared by many records, so each is serialized once
@@ -20,11 +31,18 @@ export interface Envelope {
   serviceName: string;
   /** `"resource":{...},"scope":{...}` — ready to splice into an object. */
   json: string;
+  /**
+   * When resource or scope was trimmed: a digest of them as received, hashed
+   * into content-based ids so that records differing only in what was cut
+   * still get different ids.
+   */
+  receivedDigest?: string;
 }
 
 export interface ResourceInfo {
   serviceName: string;
   json: string;
+  receivedJson?: string;
 }
 
 export function readResource(resource: { attributes?: unknown; droppedAttributesCount?: unknown } | null, schemaUrl: unknown): ResourceInfo {
@@ -32,7 +50,9 @@ export function readResource(resource: { attributes?: unknown; droppedAttributes
   const out: JsonObject = { attributes };
   const url = readString(schemaUrl, "schemaUrl");
   if (url) out.schemaUrl = url;
-  return { serviceName: serviceNameOf(attributes), json: JSON.stringify(out) };
+  const received = JSON.stringify(out);
+  const fitted = fitPayload(received, MAX_RESOURCE_BYTES).json;
+  return { serviceName: serviceNameOf(attributes), json: fitted, ...(fitted !== received ? { receivedJson: received } : {}) };
 }
 
 function serviceNameOf(attributes: JsonObject): string {
@@ -55,37 +75,52 @@ export function readEnvelope(
   };
   const url = readString(scopeSchemaUrl, "schemaUrl");
   if (url) s.schemaUrl = url;
-  return { serviceName: resource.serviceName, json: `"resource":${resource.json},"scope":${JSON.stringify(s)}` };
-}
-
-/** Field names of one signal's three levels, e.g. resourceLogs → scopeLogs → logRecords. */
-export interface SignalFields {
-  resources: string;
-  scopes: string;
-  records: string;
+  const received = JSON.stringify(s);
+  const fitted = fitPayload(received, MAX_SCOPE_BYTES).json;
+  const envelope: Envelope = { serviceName: resource.serviceName, json: `"resource":${resource.json},"scope":${fitted}` };
+  if (resource.receivedJson || fitted !== received) {
+    envelope.receivedDigest = sha256Hex(`"resource":${resource.receivedJson ?? resource.json},"scope":${received}`);
+  }
+  return envelope;
 }
 
 /**
- * Walks the resource → scope → record nesting every export request shares,
- * handing each record to `visit` with the envelope (resource and scope) it
- * belongs to. Absent levels are empty; malformed ones throw OtlpDecodeError.
+ * Walks the resource → scope → record nesting of an export, handing each
+ * record to `visit` with the envelope (resource and scope) it belongs to.
+ * Absent levels are empty; malformed ones throw OtlpDecodeError.
  */
-export function forEachRecord(
-  request: Record<string, unknown>,
-  fields: SignalFields,
-  visit: (envelope: Envelope, record: Record<string, unknown>) => void,
-): void {
-  for (const r of list(request[fields.resources], fields.resources)) {
-    const resources = message(r, `${fields.resources}[]`) ?? {};
-    const resource = readResource(message(resources.resource, "resource"), resources.schemaUrl);
-    for (const s of list(resources[fields.scopes], fields.scopes)) {
-      const scopes = message(s, `${fields.scopes}[]`) ?? {};
-      const envelope = readEnvelope(resource, message(scopes.scope, "scope"), scopes.schemaUrl);
-      for (const record of list(scopes[fields.records], fields.records)) {
-        visit(envelope, message(record, `${fields.records}[]`) ?? {});
-      }
+export function forEachRecord(request: ExportRequest, visit: (envelope: Envelope, record: Record<string, unknown>) => void): void {
+  for (const group of request.groups) {
+    const resource = readResource(group.resource, group.schemaUrl);
+    for (const scope of group.scopes) {
+      const envelope = readEnvelope(resource, scope.scope, scope.schemaUrl);
+      for (const raw of scope.records) visit(envelope, request.record(raw));
     }
   }
+}
+
+/**
+ * How many records (events to be) an export holds, counted before any is
+ * converted. `perRecord` counts what one record expands to (a metric's data
+ * points); by default each record is one.
+ */
+export function countRecords(request: ExportRequest, perRecord?: (raw: unknown) => number): number {
+  let count = 0;
+  for (const group of request.groups) {
+    for (const scope of group.scopes) {
+      if (!perRecord) count += scope.records.length;
+      else for (const raw of scope.records) count += perRecord(raw);
+    }
+  }
+  return count;
+}
+
+/** The bounds one export must stay within. */
+export interface ExportLimits {
+  /** Records (events) per export: MAX_BATCH, as for /ingest. */
+  maxRecords: number;
+  /** Stored bytes of all the events an export becomes. */
+  maxEventBytes: number;
 }
 
 export interface DecodeResult {
@@ -100,10 +135,14 @@ export interface DecodeResult {
 export class EventBatch {
   readonly events: NewEvent[] = [];
   private rejected = 0;
+  private bytes = 0;
   private readonly reasons = new Map<string, number>();
   private readonly maxMs = Date.now() + MAX_FUTURE_MS;
 
-  constructor(private readonly eventType: EventType) {}
+  constructor(
+    private readonly eventType: EventType,
+    private readonly maxEventBytes = Infinity,
+  ) {}
 
   reject(reason: string): void {
     this.rejected++;
@@ -111,23 +150,28 @@ export class EventBatch {
   }
 
   /**
-   * Adds one record. `eventId` null means "content hash of the payload": the
-   * payload holds the resource, scope and every field of the record including
-   * its timestamps, so identical retries hash identically while any change
-   * yields a new id.
+   * Adds one record. `eventId` null means "content hash of the payload as
+   * received": the payload holds the resource, scope and every field of the
+   * record including its timestamps, so identical retries hash identically
+   * while any change yields a new id. The hash is taken before any trimming,
+   * so two records that differ only in what was cut stay two events.
    */
   add(envelope: Envelope, time: UnixNanos, record: JsonObject, eventId: string | null): void {
     if (time.ms > this.maxMs) {
       this.reject("timestamp more than 24h in the future");
       return;
     }
-    const payloadJson = fitPayload(spliceEnvelope(record, envelope));
+    const received = spliceEnvelope(record, envelope);
+    const payload = fitPayload(received);
+    this.bytes += payload.bytes;
+    if (this.bytes > this.maxEventBytes) throw OtlpTooLargeError.bytes(this.maxEventBytes);
     this.events.push({
-      eventId: eventId ?? sha256Hex(payloadJson),
+      eventId: eventId ?? sha256Hex(envelope.receivedDigest ? `${received}${envelope.receivedDigest}` : received),
       eventType: this.eventType,
       serviceName: envelope.serviceName,
       timestamp: new Date(time.ms).toISOString(),
-      payloadJson,
+      payloadJson: payload.json,
+      payloadBytes: payload.bytes,
     });
   }
 

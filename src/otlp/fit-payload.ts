@@ -3,16 +3,23 @@
  * rejecting the record: telemetry with one huge attribute (a stack trace, a
  * request body) is still worth storing, minus the bulk, with a note saying so.
  */
+import { MAX_PAYLOAD_BYTES } from "../ingest/event-schema.ts";
+import { storedJsonBytes } from "../ingest/json-numbers.ts";
 import type { JsonObject, JsonValue } from "./values.ts";
 
-/** The store's limit is 64 KiB; keep a margin for any re-serialization on its side. */
-export const MAX_PAYLOAD_BYTES = 63 * 1024;
 const MAX_STRING_AFTER_TRUNCATION = 1024;
 
+export interface FittedPayload {
+  json: string;
+  /** Size as stored (numbers as the decimals jsonb keeps): at most MAX_PAYLOAD_BYTES. */
+  bytes: number;
+}
+
 /** Returns `json` untouched when it fits (the common case: one length check). */
-export function fitPayload(json: string): string {
-  if (json.length * 3 <= MAX_PAYLOAD_BYTES || Buffer.byteLength(json, "utf8") <= MAX_PAYLOAD_BYTES) return json;
-  return shrink(JSON.parse(json) as JsonObject);
+export function fitPayload(json: string, limit = MAX_PAYLOAD_BYTES): FittedPayload {
+  const bytes = storedJsonBytes(json);
+  if (bytes <= limit) return { json, bytes };
+  return shrink(JSON.parse(json) as JsonObject, limit);
 }
 
 /**
@@ -21,9 +28,9 @@ export function fitPayload(json: string): string {
  * ...) largest first. Scalars (ids, name, timestamps) always survive, so the
  * event stays findable. The `truncated` note records what was lost.
  */
-function shrink(payload: JsonObject): string {
+function shrink(payload: JsonObject, limit: number): FittedPayload {
   const note = {
-    reason: `payload exceeded ${MAX_PAYLOAD_BYTES} bytes`,
+    reason: `payload exceeded ${limit} bytes`,
     truncatedStrings: 0,
     droppedFields: [] as string[],
   };
@@ -32,14 +39,16 @@ function shrink(payload: JsonObject): string {
   note.truncatedStrings = counter.n;
   payload.truncated = note;
   let json = JSON.stringify(payload);
-  while (Buffer.byteLength(json, "utf8") > MAX_PAYLOAD_BYTES) {
+  let bytes = storedJsonBytes(json);
+  while (bytes > limit) {
     const largest = largestContainer(payload);
     if (largest === null) break; // cannot happen: scalars are short by now
     delete payload[largest];
     note.droppedFields.push(largest);
     json = JSON.stringify(payload);
+    bytes = storedJsonBytes(json);
   }
-  return json;
+  return { json, bytes };
 }
 
 function truncateStrings(v: JsonValue, counter: { n: number }): JsonValue {

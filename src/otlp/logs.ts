@@ -1,5 +1,6 @@
 /** ExportLogsServiceRequest → one "log" event per log record. */
 import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
+import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { SeverityNumberValues } from "./schema.ts";
 import {
   isZeroNanos,
@@ -16,10 +17,12 @@ import {
   type UnixNanos,
 } from "./values.ts";
 
-export function convertLogs(request: { resourceLogs?: unknown }): DecodeResult {
-  const batch = new EventBatch("log");
+export const LOG_FIELDS: SignalFields = { resources: "resourceLogs", scopes: "scopeLogs", records: "logRecords" };
+
+export function convertLogs(request: ExportRequest, maxEventBytes?: number): DecodeResult {
+  const batch = new EventBatch("log", maxEventBytes);
   const receivedAt: UnixNanos = { ms: Date.now(), subMs: 0 };
-  forEachRecord(request, { resources: "resourceLogs", scopes: "scopeLogs", records: "logRecords" }, (envelope, record) =>
+  forEachRecord(request, (envelope, record) =>
     addLogRecord(batch, envelope, record, receivedAt),
   );
   return batch.result();

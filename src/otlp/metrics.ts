@@ -1,5 +1,6 @@
 /** ExportMetricsServiceRequest → one "metric" event per data point. */
 import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
+import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { AggregationTemporalityValues } from "./schema.ts";
 import {
   enumName,
@@ -35,12 +36,21 @@ const KINDS: ReadonlyArray<[field: string, type: string, readPoint: PointReader]
   ["summary", "summary", readSummaryPoint],
 ];
 
-export function convertMetrics(request: { resourceMetrics?: unknown }): DecodeResult {
-  const batch = new EventBatch("metric");
-  forEachRecord(request, { resources: "resourceMetrics", scopes: "scopeMetrics", records: "metrics" }, (envelope, metric) =>
+export const METRIC_FIELDS: SignalFields = { resources: "resourceMetrics", scopes: "scopeMetrics", records: "metrics" };
+
+export function convertMetrics(request: ExportRequest, maxEventBytes?: number): DecodeResult {
+  const batch = new EventBatch("metric", maxEventBytes);
+  forEachRecord(request, (envelope, metric) =>
     addMetric(batch, envelope, metric),
   );
   return batch.result();
+}
+
+/** The events one metric becomes: one per data point (a metric without data is one rejected record). */
+export function countDataPoints(metric: Obj): number {
+  const kind = KINDS.find(([field]) => has(metric, field));
+  if (!kind) return 1;
+  return list(message<Obj>(metric[kind[0]], `metric.${kind[0]}`)?.dataPoints, "dataPoints").length;
 }
 
 function addMetric(batch: EventBatch, envelope: Envelope, metric: Obj): void {

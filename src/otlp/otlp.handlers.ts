@@ -1,21 +1,40 @@
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { Config } from "../config";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { toApiError } from "../http/error-handler";
-import { readBody } from "../ingest/read-body";
+import { readBody } from "../http/read-body";
 import { withSpan } from "../observability/tracing";
 import { contentTypeFor, encodingFromContentType } from "./content-type";
-import { decodeOtlpRequest, type OtlpEncoding, type OtlpSignal } from "./decode";
-import { OtlpDecodeError } from "./errors";
+import { decodeOtlpRequest, type ExportLimits, type OtlpSignal } from "./decode";
+import { OtlpDecodeError, OtlpTooLargeError } from "./errors";
 import { encodeExportResponse, encodeRpcStatus } from "./response";
 
 /** google.rpc.Code values used in error bodies. */
-const RPC_CODE = { INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, INTERNAL: 13, UNAUTHENTICATED: 16 } as const;
+const RPC_CODE = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/**
+ * The events of one export may take at most this many times MAX_BODY_BYTES
+ * once stored: resource and scope are copied into every record, so a small
+ * body can expand a long way (see bench/README.md, "limits").
+ */
+const EVENT_BYTES_PER_BODY_BYTE = 2;
+
+export function exportLimits(config: Config): ExportLimits {
+  return { maxRecords: config.MAX_BATCH, maxEventBytes: config.MAX_BODY_BYTES * EVENT_BYTES_PER_BODY_BYTE };
+}
 
 /**
  * One OTLP/HTTP export: decode, store in one transaction, answer in the
- * request's encoding. Errors are answered as google.rpc.Status in that
- * encoding too; 503 keeps Retry-After so exporters retry instead of dropping.
+ * request's encoding. Failures are thrown and answered by otlpErrors.
  */
 export function otlpExportHandler(signal: OtlpSignal) {
   return async function otlpExport(c: Context<AppEnv>) {
@@ -23,47 +42,56 @@ export function otlpExportHandler(signal: OtlpSignal) {
     if (!encoding) {
       throw new ApiError("unsupported_media_type", "OTLP/HTTP takes application/x-protobuf or application/json");
     }
-    try {
-      const body = await readBody(c.req.raw, c.get("deps").config.MAX_BODY_BYTES);
-      const { events, rejected, rejectedMessage } = decodeOtlpRequest(signal, body, encoding);
-      if (events.length > 0) {
-        const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
-          c.get("deps").store.ingest(c.get("tenantId"), events),
-        );
-        c.set("ingestStats", result);
-      }
-      const response = encodeExportResponse(signal, encoding, rejected > 0 ? { count: rejected, message: rejectedMessage } : undefined);
-      return c.body(response.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": response.contentType });
-    } catch (error) {
-      return otlpError(c, encoding, error);
+    const { config, store } = c.get("deps");
+    const body = await readBody(c.req.raw, config.MAX_BODY_BYTES);
+    const { events, rejected, rejectedMessage } = decode(signal, body, encoding, exportLimits(config));
+    if (events.length > 0) {
+      const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
+        store.ingest(c.get("tenantId"), events),
+      );
+      c.set("ingestStats", result);
     }
+    const response = encodeExportResponse(signal, encoding, rejected > 0 ? { count: rejected, message: rejectedMessage } : undefined);
+    return c.body(response.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": response.contentType });
   };
 }
 
-function otlpError(c: Context<AppEnv>, encoding: OtlpEncoding, error: unknown) {
-  if (error instanceof OtlpDecodeError) return status(c, encoding, 400, RPC_CODE.INVALID_ARGUMENT, error.message);
-  const apiError = toApiError(error);
-  if (apiError.status >= 500) {
-    c.get("deps").logger[apiError.code === "service_unavailable" ? "warn" : "error"](
-      { err: error, requestId: c.get("requestId"), tenant: c.get("tenantId") },
-      "OTLP export failed",
-    );
+/** The decoder's errors in the API's error model (their messages name the field, never echo data). */
+function decode(...args: Parameters<typeof decodeOtlpRequest>) {
+  try {
+    return decodeOtlpRequest(...args);
+  } catch (error) {
+    if (error instanceof OtlpDecodeError) throw new ApiError("bad_request", error.message);
+    if (error instanceof OtlpTooLargeError) {
+      throw new ApiError(error.kind === "records" ? "batch_too_large" : "payload_too_large", error.message);
+    }
+    throw error;
   }
-  const code =
-    apiError.status === 503 ? RPC_CODE.UNAVAILABLE : apiError.status >= 500 ? RPC_CODE.INTERNAL : RPC_CODE.INVALID_ARGUMENT;
-  const headers: Record<string, string> = {};
-  if (apiError.options.retryAfterSeconds !== undefined) headers["Retry-After"] = String(apiError.options.retryAfterSeconds);
-  return status(c, encoding, apiError.status, code, apiError.message, headers);
 }
 
-function status(
-  c: Context<AppEnv>,
-  encoding: OtlpEncoding,
-  httpStatus: number,
-  rpcCode: number,
-  message: string,
-  headers: Record<string, string> = {},
-) {
+/**
+ * OTLP/HTTP answers every failure with a google.rpc.Status in the request's
+ * encoding (JSON when the request named none we read). Mounted in front of
+ * authentication and rate limiting, so their 401 and 429 are answered so too;
+ * the status, Retry-After and the other headers stay as the app set them.
+ */
+export const otlpErrors = createMiddleware<AppEnv>(async function otlpErrors(c, next) {
+  await next();
+  if (!c.error) return;
+  const encoding = encodingFromContentType(c.req.header("content-type")) ?? "json";
+  const { status, rpcCode, message } = describeFailure(c.error);
   const encoded = encodeRpcStatus(encoding, rpcCode, message);
-  return c.body(encoded.body as Uint8Array<ArrayBuffer>, httpStatus as 400, { "Content-Type": encoded.contentType ?? contentTypeFor(encoding), ...headers });
+  c.res = c.body(encoded.body as Uint8Array<ArrayBuffer>, status as 400, { "Content-Type": encoded.contentType ?? contentTypeFor(encoding) });
+});
+
+function describeFailure(error: Error): { status: number; rpcCode: number; message: string } {
+  const apiError = toApiError(error);
+  const rpcCode =
+    apiError.status === 401 ? RPC_CODE.UNAUTHENTICATED
+    : apiError.status === 404 ? RPC_CODE.NOT_FOUND
+    : apiError.status === 429 ? RPC_CODE.RESOURCE_EXHAUSTED
+    : apiError.status === 503 ? RPC_CODE.UNAVAILABLE
+    : apiError.status >= 500 ? RPC_CODE.INTERNAL
+    : RPC_CODE.INVALID_ARGUMENT;
+  return { status: apiError.status, rpcCode, message: apiError.message };
 }

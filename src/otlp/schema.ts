@@ -298,6 +298,28 @@ const descriptor = {
         },
       },
     },
+    // Views of the export levels every signal shares, used to decode a body
+    // level by level (export-request.ts). Field numbers are those of
+    // Export*ServiceRequest, Resource* and Scope* in all three signals;
+    // `bytes` keeps a nested message undecoded, as a view of the body.
+    telemetryvault: {
+      nested: {
+        ShallowExport: { fields: { groups: rep(1, "bytes") } },
+        ShallowResourceGroup: { fields: { resource: f(1, RESOURCE), scopes: rep(2, "bytes"), schemaUrl: f(3, "string") } },
+        ShallowScopeGroup: { fields: { scope: f(1, SCOPE), records: rep(2, "bytes"), schemaUrl: f(3, "string") } },
+        // A Metric's data points, counted without decoding them.
+        ShallowPoints: { fields: { dataPoints: rep(1, "bytes") } },
+        ShallowMetric: {
+          fields: {
+            gauge: f(5, "ShallowPoints"),
+            sum: f(7, "ShallowPoints"),
+            histogram: f(9, "ShallowPoints"),
+            exponentialHistogram: f(10, "ShallowPoints"),
+            summary: f(11, "ShallowPoints"),
+          },
+        },
+      },
+    },
     google: {
       nested: {
         protobuf: { nested: { Any: { fields: { typeUrl: f(1, "string"), value: f(2, "bytes") } } } },
@@ -334,6 +356,17 @@ lenientStrings(descriptor);
 
 const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
 
+/**
+ * Messages nested deeper than this are refused as malformed, over protobuf
+ * and (counted in brackets) over JSON. protobufjs' default, 100 like protoc's,
+ * refused a log body nested 33 AnyValues deep (three messages a level) that
+ * the JSON path took; now both decode it and trim values past
+ * MAX_VALUE_DEPTH the same way. The decoder recurses once per level, well
+ * within the stack at this depth.
+ */
+export const MAX_MESSAGE_DEPTH = 1000;
+protobuf.Reader.recursionLimit = MAX_MESSAGE_DEPTH;
+
 export const ExportTraceServiceRequest = root.lookupType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest");
 export const ExportLogsServiceRequest = root.lookupType("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest");
 export const ExportMetricsServiceRequest = root.lookupType(
@@ -345,6 +378,14 @@ export const ExportMetricsServiceResponse = root.lookupType(
   "opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse",
 );
 export const RpcStatus = root.lookupType("google.rpc.Status");
+
+export const Span = root.lookupType("opentelemetry.proto.trace.v1.Span");
+export const LogRecord = root.lookupType("opentelemetry.proto.logs.v1.LogRecord");
+export const Metric = root.lookupType("opentelemetry.proto.metrics.v1.Metric");
+export const ShallowExport = root.lookupType("telemetryvault.ShallowExport");
+export const ShallowResourceGroup = root.lookupType("telemetryvault.ShallowResourceGroup");
+export const ShallowScopeGroup = root.lookupType("telemetryvault.ShallowScopeGroup");
+export const ShallowMetric = root.lookupType("telemetryvault.ShallowMetric");
 
 /** Enum name → number maps, used to accept enum names in OTLP/JSON. */
 export const SpanKindValues = root.lookupEnum("opentelemetry.proto.trace.v1.Span.SpanKind").values;

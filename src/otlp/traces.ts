@@ -1,5 +1,6 @@
 /** ExportTraceServiceRequest → one "trace" event per span. */
 import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
+import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { SpanKindValues, StatusCodeValues } from "./schema.ts";
 import {
   isValidId,
@@ -22,9 +23,11 @@ import {
 const KIND_NAMES = ["unspecified", "internal", "server", "client", "producer", "consumer"];
 const STATUS_NAMES = ["unset", "ok", "error"];
 
-export function convertTraces(request: { resourceSpans?: unknown }): DecodeResult {
-  const batch = new EventBatch("trace");
-  forEachRecord(request, { resources: "resourceSpans", scopes: "scopeSpans", records: "spans" }, (envelope, span) =>
+export const SPAN_FIELDS: SignalFields = { resources: "resourceSpans", scopes: "scopeSpans", records: "spans" };
+
+export function convertTraces(request: ExportRequest, maxEventBytes?: number): DecodeResult {
+  const batch = new EventBatch("trace", maxEventBytes);
+  forEachRecord(request, (envelope, span) =>
     addSpan(batch, envelope, span),
   );
   return batch.result();

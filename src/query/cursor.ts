@@ -1,44 +1,76 @@
+import { createHash } from "node:crypto";
+import { z } from "@hono/zod-openapi";
 import { ApiError } from "../http/api-error";
-import type { EventType } from "../storage/event-store";
+import { zodIssuesToDetails } from "../http/router";
+import { EventIdSchema, EventTypeSchema, ServiceNameSchema, TimestampSchema } from "../ingest/event-schema";
+import { parseTimestamp } from "../ingest/timestamp";
+import { LimitSchema } from "./query.schemas";
 
 /**
- * Cursors are opaque to clients: base64url JSON holding the resolved window
- * and filters of the first request plus the last event returned. Following a
- * cursor keeps the same window, so pages stay stable while ingest goes on.
+ * Cursors are opaque to clients: base64url JSON holding the resolved window,
+ * filters and limit of the first request, the page it leads to and the last
+ * event returned. Following a cursor keeps the same window, so pages stay
+ * stable while ingest goes on.
+ *
+ * A cursor is not trusted for being ours: it is decoded and checked field by
+ * field with the same schemas as a request body, so a forged one can ask for
+ * nothing a body could not. It is tied to the tenant it was issued to (a
+ * fingerprint of it), so one tenant's cursor is refused for another. Nothing
+ * here needs a secret shared by the replicas.
  */
-export interface CursorState {
-  startTime: string;
-  endTime: string;
-  eventType?: EventType;
-  serviceName?: string;
-  limit: number;
-  /** Page number the cursor leads to. */
-  page: number;
-  after: { timestamp: string; eventId: string };
+const CursorSchema = z
+  .object({
+    v: z.literal(1),
+    tenant: z.string().max(64),
+    startTime: TimestampSchema,
+    endTime: TimestampSchema,
+    eventType: EventTypeSchema.optional(),
+    serviceName: ServiceNameSchema.optional(),
+    limit: LimitSchema,
+    page: z.number().int().min(2).max(Number.MAX_SAFE_INTEGER),
+    after: z.object({ timestamp: TimestampSchema, eventId: EventIdSchema }).strict(),
+  })
+  .strict()
+  .refine((c) => parseTimestamp(c.startTime) <= parseTimestamp(c.endTime), { message: "startTime is after endTime", path: ["startTime"] })
+  .refine((c) => isWithin(parseTimestamp(c.after.timestamp), c), { message: "lies outside the window", path: ["after", "timestamp"] });
+
+export type CursorState = Omit<z.infer<typeof CursorSchema>, "v" | "tenant">;
+
+function isWithin(ms: number, c: { startTime: string; endTime: string }) {
+  return ms >= parseTimestamp(c.startTime) && ms <= parseTimestamp(c.endTime);
 }
 
-export function encodeCursor(state: CursorState): string {
-  return Buffer.from(JSON.stringify(state), "utf8").toString("base64url");
+/** A short, non-reversible tenant tag: a cursor names its tenant without showing it. */
+function fingerprint(tenantId: string): string {
+  return createHash("sha256").update(tenantId).digest("base64url").slice(0, 16);
 }
 
-export function decodeCursor(cursor: string): CursorState {
+export function encodeCursor(tenantId: string, state: CursorState): string {
+  return Buffer.from(JSON.stringify({ v: 1, tenant: fingerprint(tenantId), ...state }), "utf8").toString("base64url");
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** The cursor's state, or 400 validation_failed naming the field that is wrong. */
+export function decodeCursor(cursor: string, tenantId: string): CursorState {
+  let value: unknown;
   try {
-    const state = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as CursorState;
-    if (
-      typeof state.startTime === "string" &&
-      typeof state.endTime === "string" &&
-      Number.isInteger(state.limit) &&
-      Number.isInteger(state.page) &&
-      typeof state.after?.timestamp === "string" &&
-      typeof state.after?.eventId === "string" &&
-      !Number.isNaN(Date.parse(state.after.timestamp))
-    ) {
-      return state;
-    }
+    if (!BASE64URL.test(cursor)) throw new Error("not base64url");
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(cursor, "base64url")));
   } catch {
-    // fall through
+    throw invalid([{ path: "cursor", message: "not a cursor returned by this API" }]);
   }
-  throw new ApiError("validation_failed", "The cursor is not valid", {
-    details: [{ path: "cursor", message: "not a cursor returned by this API" }],
-  });
+  const parsed = CursorSchema.safeParse(value);
+  if (!parsed.success) {
+    throw invalid(zodIssuesToDetails(parsed.error).map((d) => ({ ...d, path: d.path === "(body)" ? "cursor" : `cursor.${d.path}` })));
+  }
+  const { v: _, tenant, ...state } = parsed.data;
+  if (tenant !== fingerprint(tenantId)) {
+    throw invalid([{ path: "cursor", message: "was issued to another tenant" }]);
+  }
+  return state;
+}
+
+function invalid(details: { path: string; message: string }[]) {
+  return new ApiError("validation_failed", "The cursor is not valid", { details });
 }

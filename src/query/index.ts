@@ -4,6 +4,10 @@ import { queryRoute } from "./query.routes";
 
 export function createQueryRouter() {
   const router = createRouter();
-  router.openapi(queryRoute, (c) => queryEvents(c, c.req.valid("json")));
+  // Documented through the registry, served by a plain handler that reads
+  // the body itself (http/json-body): absent bodies and wrong content types
+  // are answered like every other JSON body, never skipped past validation.
+  router.openAPIRegistry.registerPath(queryRoute);
+  router.post(queryRoute.path, queryEvents);
   return router;
 }

@@ -1,23 +1,25 @@
 import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
-import { BUCKET_MINUTES, type EventFilter } from "../storage/event-store";
-import { parseTimestamp } from "../ingest/timestamp";
+import { readJsonBody } from "../http/json-body";
+import { MIN_TIME_MS, parseTimestamp } from "../ingest/timestamp";
 import { withSpan } from "../observability/tracing";
+import { BUCKET_MINUTES, type EventFilter, type PageRequest } from "../storage/event-store";
 import { decodeCursor, encodeCursor, type CursorState } from "./cursor";
-import { MAX_BUCKETS, type QueryRequest } from "./query.schemas";
+import { DEFAULT_LIMIT, MAX_BUCKETS, MAX_QUERY_BODY_BYTES, QueryRequestSchema, type QueryRequest } from "./query.schemas";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
+export async function queryEvents(c: Context<AppEnv>) {
+  const query = await readJsonBody(c, QueryRequestSchema, MAX_QUERY_BODY_BYTES);
   const { store, now = Date.now } = c.get("deps");
   const tenantId = c.get("tenantId");
 
   if (query.interval) {
-    if (query.cursor) throw mismatch("cursor", "a cursor cannot be combined with interval");
+    if (query.cursor) throw invalid("cursor", "a cursor cannot be combined with interval");
     const filter = resolveFilter(tenantId, query, now());
     if ((filter.endTime.getTime() - filter.startTime.getTime()) / (BUCKET_MINUTES[query.interval] * 60_000) > MAX_BUCKETS) {
-      throw mismatch("interval", `the window holds more than ${MAX_BUCKETS} buckets of that interval; pick a wider interval`);
+      throw invalid("interval", `the window holds more than ${MAX_BUCKETS} buckets of that interval; pick a wider interval`);
     }
     const data = await withSpan(c, "db.query.buckets", { "db.system": "postgresql" }, () =>
       store.timeBuckets(filter, query.interval!, query.groupBy),
@@ -26,7 +28,7 @@ export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
   }
 
   if (query.groupBy) {
-    if (query.cursor) throw mismatch("cursor", "a cursor cannot be combined with groupBy");
+    if (query.cursor) throw invalid("cursor", "a cursor cannot be combined with groupBy");
     const filter = resolveFilter(tenantId, query, now());
     const data = await withSpan(c, "db.query.groups", { "db.system": "postgresql" }, () =>
       store.groupCounts(filter, query.groupBy!),
@@ -34,65 +36,80 @@ export async function queryEvents(c: Context<AppEnv>, query: QueryRequest) {
     return c.json({ data, total: data.reduce((sum, row) => sum + row.count, 0) }, 200);
   }
 
-  const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-  if (cursor) assertSameFilters(query, cursor);
-  const filter: EventFilter = cursor
-    ? {
-        tenantId,
-        startTime: new Date(cursor.startTime),
-        endTime: new Date(cursor.endTime),
-        eventType: cursor.eventType,
-        serviceName: cursor.serviceName,
-      }
-    : resolveFilter(tenantId, query, now());
-  const limit = cursor?.limit ?? query.limit;
-  const page = cursor?.page ?? query.page;
-
-  const [data, total] = await Promise.all([
-    withSpan(c, "db.query.events", { "db.system": "postgresql" }, () =>
-      store.findEvents(filter, { page, limit, after: cursor?.after }),
-    ),
+  const { filter, page } = query.cursor ? fromCursor(tenantId, query, decodeCursor(query.cursor, tenantId)) : fromBody(tenantId, query, now());
+  const [found, total] = await Promise.all([
+    withSpan(c, "db.query.events", { "db.system": "postgresql" }, () => store.findEvents(filter, page)),
     withSpan(c, "db.query.count", { "db.system": "postgresql" }, () => store.countEvents(filter)),
   ]);
-  const totalPages = Math.ceil(total / limit);
-  const last = data.at(-1);
-  const hasNext = page < totalPages;
+  const { events, more, truncated } = found;
+  const last = events.at(-1);
   const nextCursor =
-    last && hasNext && data.length === limit
-      ? encodeCursor({
+    last && more
+      ? encodeCursor(tenantId, {
           startTime: filter.startTime.toISOString(),
           endTime: filter.endTime.toISOString(),
-          eventType: filter.eventType,
-          serviceName: filter.serviceName,
-          limit,
-          page: page + 1,
+          ...(filter.eventType ? { eventType: filter.eventType } : {}),
+          ...(filter.serviceName ? { serviceName: filter.serviceName } : {}),
+          limit: page.limit,
+          page: page.page + 1,
           after: { timestamp: last.timestamp, eventId: last.eventId },
         })
       : null;
+  const pagination = {
+    page: page.page,
+    limit: page.limit,
+    total,
+    totalPages: Math.ceil(total / page.limit),
+    hasNext: more,
+    hasPrev: page.page > 1,
+    ...(truncated ? { truncated: true as const } : {}),
+  };
+  return c.json({ data: events, pagination, nextCursor }, 200);
+}
 
-  return c.json(
-    { data, pagination: { page, limit, total, totalPages, hasNext, hasPrev: page > 1 }, nextCursor },
-    200,
-  );
+function fromBody(tenantId: string, query: QueryRequest, now: number): { filter: EventFilter; page: PageRequest } {
+  return { filter: resolveFilter(tenantId, query, now), page: { page: query.page ?? 1, limit: query.limit ?? DEFAULT_LIMIT } };
+}
+
+/**
+ * A cursor carries its window, filters and limit. Fields sent next to it
+ * must repeat its values (clients often resend their first body with the
+ * cursor added); a different value is a client bug, answered 400 naming it.
+ */
+function fromCursor(tenantId: string, query: QueryRequest, cursor: CursorState): { filter: EventFilter; page: PageRequest } {
+  if (query.page !== undefined) throw invalid("page", "cannot be combined with a cursor: the cursor names its page");
+  const differs: [keyof QueryRequest, boolean][] = [
+    ["startTime", query.startTime !== undefined && parseTimestamp(query.startTime) !== parseTimestamp(cursor.startTime)],
+    ["endTime", query.endTime !== undefined && parseTimestamp(query.endTime) !== parseTimestamp(cursor.endTime)],
+    ["eventType", query.eventType !== undefined && query.eventType !== cursor.eventType],
+    ["serviceName", query.serviceName !== undefined && query.serviceName !== cursor.serviceName],
+    ["limit", query.limit !== undefined && query.limit !== cursor.limit],
+  ];
+  const different = differs.filter(([, d]) => d).map(([field]) => field);
+  if (different.length > 0) {
+    throw new ApiError("validation_failed", "Request validation failed", {
+      details: different.map((path) => ({ path, message: "differs from the cursor's; drop the field or the cursor" })),
+    });
+  }
+  return {
+    filter: {
+      tenantId,
+      startTime: new Date(parseTimestamp(cursor.startTime)),
+      endTime: new Date(parseTimestamp(cursor.endTime)),
+      eventType: cursor.eventType,
+      serviceName: cursor.serviceName,
+    },
+    page: { page: cursor.page, limit: cursor.limit, after: { timestamp: cursor.after.timestamp, eventId: cursor.after.eventId } },
+  };
 }
 
 function resolveFilter(tenantId: string, query: QueryRequest, now: number): EventFilter {
   const endTime = new Date(query.endTime ? parseTimestamp(query.endTime) : now);
-  const startTime = new Date(query.startTime ? parseTimestamp(query.startTime) : endTime.getTime() - DAY_MS);
-  if (startTime > endTime) throw mismatch("startTime", "startTime must not be after endTime");
+  const startTime = new Date(query.startTime ? parseTimestamp(query.startTime) : Math.max(MIN_TIME_MS, endTime.getTime() - DAY_MS));
+  if (startTime > endTime) throw invalid("startTime", "startTime must not be after endTime");
   return { tenantId, startTime, endTime, eventType: query.eventType, serviceName: query.serviceName };
 }
 
-/** A cursor carries its filters; a request that names different ones is a client bug. */
-function assertSameFilters(query: QueryRequest, cursor: CursorState) {
-  const differs =
-    (query.startTime !== undefined && parseTimestamp(query.startTime) !== Date.parse(cursor.startTime)) ||
-    (query.endTime !== undefined && parseTimestamp(query.endTime) !== Date.parse(cursor.endTime)) ||
-    (query.eventType !== undefined && query.eventType !== cursor.eventType) ||
-    (query.serviceName !== undefined && query.serviceName !== cursor.serviceName);
-  if (differs) throw mismatch("cursor", "the cursor was made for other filters; drop the cursor or the filters");
-}
-
-function mismatch(path: string, message: string) {
+function invalid(path: string, message: string) {
   return new ApiError("validation_failed", "Request validation failed", { details: [{ path, message }] });
 }

@@ -18,6 +18,6 @@ export const queryRoute = createRoute({
   },
   responses: {
     200: { description: "Events or counts", content: { "application/json": { schema: QueryResponseSchema } } },
-    ...errorResponses(400, 401, 429, 500, 503),
+    ...errorResponses(400, 401, 413, 415, 429, 500, 503),
   },
 });

@@ -1,20 +1,29 @@
 import { z } from "@hono/zod-openapi";
-import { EventTypeSchema, TimestampSchema } from "../ingest/event-schema";
+import { EventTypeSchema, ServiceNameSchema, TimestampSchema } from "../ingest/event-schema";
 import { parseTimestamp } from "../ingest/timestamp";
 
 export const GROUP_BY = ["service", "eventType"] as const;
 export const INTERVALS = ["1m", "5m", "1h", "1d"] as const;
 /** A time series may have at most this many buckets (e.g. 1m over 7 days is 10 080). */
 export const MAX_BUCKETS = 20_000;
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+/** Offset pages go this deep at most (offset ≤ 10⁹ rows); cursors go on from there. */
+export const MAX_PAGE = 1_000_000;
+/** Query bodies are small; this bounds what is read before validation. */
+export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
+
+export const LimitSchema = z.number().int().min(1).max(MAX_LIMIT);
+export const PageSchema = z.number().int().min(1).max(MAX_PAGE);
 
 export const QueryRequestSchema = z
   .object({
     startTime: TimestampSchema.optional().openapi({ description: "Inclusive; default: endTime - 24 h" }),
     endTime: TimestampSchema.optional().openapi({ description: "Inclusive; default: now" }),
     eventType: EventTypeSchema.optional(),
-    serviceName: z.string().min(1).max(128).optional(),
-    page: z.number().int().min(1).default(1).openapi({ description: "1-based page (offset pagination)" }),
-    limit: z.number().int().min(1).max(1000).default(100),
+    serviceName: ServiceNameSchema.optional().openapi({ description: "Exact, case-sensitive service name" }),
+    page: PageSchema.optional().openapi({ default: 1, description: "1-based page (offset pagination); not with a cursor" }),
+    limit: LimitSchema.optional().openapi({ default: DEFAULT_LIMIT }),
     groupBy: z.enum(GROUP_BY).optional().openapi({ description: "Count events per key instead of listing them" }),
     interval: z
       .enum(INTERVALS)
@@ -22,9 +31,13 @@ export const QueryRequestSchema = z
       .openapi({ description: "Count events per time bucket of this width (per groupBy key when given), for charts" }),
     cursor: z
       .string()
-      .max(2048)
+      .max(4096)
       .optional()
-      .openapi({ description: "nextCursor from a previous answer: continue after its last event, with its filters" }),
+      .openapi({
+        description:
+          "nextCursor from a previous answer: continue after its last event, with its window, filters and limit. " +
+          "Other fields may be sent only with the cursor's own values; page may not.",
+      }),
   })
   .refine((q) => !q.startTime || !q.endTime || parseTimestamp(q.startTime) <= parseTimestamp(q.endTime), {
     message: "startTime must not be after endTime",
@@ -53,6 +66,11 @@ export const PaginationSchema = z
     totalPages: z.number().int(),
     hasNext: z.boolean(),
     hasPrev: z.boolean(),
+    truncated: z.literal(true).optional().openapi({
+      description:
+        "Present when the page holds fewer than `limit` events because their payloads filled the page's byte budget; " +
+        "nextCursor continues right after its last event",
+    }),
   })
   .openapi("Pagination");
 

@@ -14,6 +14,11 @@ export interface NewEvent {
   timestamp: string;
   /** The payload already serialized as JSON text (validated: no NUL, no lone surrogates, finite numbers). */
   payloadJson: string;
+  /**
+   * The payload's size as stored: its UTF-8 JSON with numbers counted as the
+   * exact decimals jsonb keeps. Pages are cut to a byte budget by it.
+   */
+  payloadBytes: number;
 }
 
 /** An event as read back. */
@@ -61,10 +66,19 @@ export interface PageRequest {
   after?: { timestamp: string; eventId: string };
 }
 
+/** One page of events, newest first. */
+export interface EventPage {
+  events: StoredEvent[];
+  /** More events follow this page in the window. */
+  more: boolean;
+  /** The page holds fewer than `limit` events because their payloads filled the page's byte budget. */
+  truncated: boolean;
+}
+
 export interface EventStore {
   /** Stores events for one tenant in one transaction; resolves only after commit. */
   ingest(tenantId: string, events: NewEvent[]): Promise<IngestResult>;
-  findEvents(filter: EventFilter, page: PageRequest): Promise<StoredEvent[]>;
+  findEvents(filter: EventFilter, page: PageRequest): Promise<EventPage>;
   countEvents(filter: EventFilter): Promise<number>;
   groupCounts(filter: EventFilter, by: GroupBy): Promise<{ key: string; count: number }[]>;
   /** Event counts per time bucket (only non-empty buckets), optionally per key; ascending by bucket. */

@@ -14,6 +14,7 @@ import {
   type GroupBy,
   type IngestResult,
   type NewEvent,
+  type EventPage,
   type PageRequest,
   type StoredEvent,
   type TimeBucket,
@@ -40,8 +41,11 @@ interface EventRow {
   event_type: EventType;
   service_name: string;
   ts: Date;
-  payload: Record<string, unknown>;
+  /** Null for candidates past the page's end. */
+  payload: Record<string, unknown> | null;
   received_at: Date;
+  /** False for the candidates that only show more rows follow. */
+  kept: boolean;
 }
 
 interface CountRow {
@@ -55,6 +59,14 @@ const GROUP_COMMIT_MAX_REQUEST_EVENTS = 100;
 const GROUP_COMMIT_MAX_GROUP_EVENTS = 2000;
 
 const MINUTE = 60_000;
+
+/**
+ * Stored payload bytes one page may carry. A page of 1,000 events of 64 KiB
+ * would hold 64 MiB of JSON, several times that as objects, and again as the
+ * answer; past this budget a page ends early and nextCursor continues it
+ * (bench/README.md, "limits", has the memory it costs).
+ */
+export const PAGE_BYTE_BUDGET = 4 * 1024 * 1024;
 
 /**
  * The EventStore on PostgreSQL (or PGlite through the same wire protocol).
@@ -90,9 +102,13 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
   }
 
   /**
-   * Statements in one transaction that first names the tenant. A pipelined
-   * BEGIN…COMMIT on a reserved connection was faster but left requests hanging
-   * when PostgreSQL killed connections, so transactions go through sql.begin.
+   * Statements in one transaction that first names the tenant. Each
+   * statement is sent only after the one before it has answered: when the
+   * driver fails to serialize a parameter of a statement queued behind one in
+   * flight, it drops that statement without answering it and the connection
+   * hangs in its transaction for good (postgres.js 3.4.9, connection.js
+   * execute). Sent one at a time, the failing statement is the active one:
+   * it is rejected, the transaction rolls back and the connection returns.
    */
   async function inTenantTransaction<T>(
     tenantId: string,
@@ -103,11 +119,8 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     try {
       return (await gate.run(() =>
         sql.begin(mode, async (tx) => {
-          // Sent with .execute() before the work's first statement and awaited
-          // with it: one round trip less, same order on the connection.
-          const settings = tenantSettings(tx, tenantId).execute();
-          const [, result] = await Promise.all([settings, work(tx)]);
-          return result;
+          await tenantSettings(tx, tenantId);
+          return work(tx);
         }),
       )) as T;
     } catch (error) {
@@ -153,17 +166,34 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     maxQueued: Math.max(4096, options.poolMax * 256),
   });
 
-  /** One page of events, newest first: by offset, or after a (timestamp, id) key. */
+  /**
+   * One page of events, newest first: by offset, or after a (timestamp, id)
+   * key. Up to `limit` + 1 candidates are read; the page keeps the first
+   * `limit` of them while their payloads fit PAGE_BYTE_BUDGET (always at
+   * least one), and the rest only say that more rows follow, without their
+   * payloads.
+   */
   function eventRows(tx: Db, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]) {
     return tx<EventRow[]>`
-      SELECT event_id, event_type, service_name, ts, payload, received_at
-      FROM events
-      WHERE ${filterClause(tx, filter)}
-        AND ts BETWEEN ${filter.startTime} AND ${filter.endTime}
-        ${after ? tx`AND (ts, event_id) < (${after.timestamp}::timestamptz, ${after.eventId})` : tx``}
-      ORDER BY ts DESC, event_id DESC
-      LIMIT ${limit}
-      ${offset > 0 ? tx`OFFSET ${offset}` : tx``}`;
+      SELECT event_id, event_type, service_name, ts, received_at,
+             CASE WHEN kept THEN payload END AS payload, kept
+      FROM (
+        SELECT *, (row_number() OVER newest <= ${limit}
+                   AND (sum(size) OVER newest - size < ${PAGE_BYTE_BUDGET} OR row_number() OVER newest = 1)) AS kept
+        FROM (
+          SELECT event_id, event_type, service_name, ts, payload, received_at,
+                 coalesce(payload_size, octet_length(payload::text)) AS size
+          FROM events
+          WHERE ${filterClause(tx, filter)}
+            AND ts BETWEEN ${instant(filter.startTime)}::timestamptz AND ${instant(filter.endTime)}::timestamptz
+            ${after ? tx`AND (ts, event_id) < (${after.timestamp}::timestamptz, ${after.eventId})` : tx``}
+          ORDER BY ts DESC, event_id DESC
+          LIMIT ${limit + 1}
+          ${offset > 0 ? tx`OFFSET ${offset}` : tx``}
+        ) AS candidates
+        WINDOW newest AS (ORDER BY ts DESC, event_id DESC)
+      ) AS page
+      ORDER BY ts DESC, event_id DESC`;
   }
 
   /**
@@ -176,9 +206,9 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
     const rawSlots = (ranges: Range[]) =>
       ranges.map(
         (r) => tx`
-          SELECT ${new Date(r.from)}::timestamptz AS slot, ${r.to - r.from}::int8 AS width, count(*) AS n
+          SELECT ${instant(r.from)}::timestamptz AS slot, ${r.to - r.from}::int8 AS width, count(*) AS n
           FROM events
-          WHERE ${filterClause(tx, filter)} AND ts >= ${new Date(r.from)} AND ts < ${new Date(r.to)}`,
+          WHERE ${filterClause(tx, filter)} AND ts >= ${instant(r.from)}::timestamptz AND ts < ${instant(r.to)}::timestamptz`,
       );
     const levelSlots = (level: CountLevel, ranges: Range[]) => tx`
       SELECT ${tx(level.column)} AS slot, ${level.unitMs}::int8 AS width, sum(count) AS n
@@ -256,11 +286,11 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
       return { ingested: inserted.length, duplicates: events.length - inserted.length };
     },
 
-    async findEvents(filter, page: PageRequest): Promise<StoredEvent[]> {
+    async findEvents(filter, page: PageRequest): Promise<EventPage> {
       const offset = page.after ? 0 : (page.page - 1) * page.limit;
       if (offset < SEEK_MIN_OFFSET) {
         const rows = await inTenantTransaction(filter.tenantId, (tx) => eventRows(tx, filter, page.limit, offset, page.after));
-        return rows.map(toStoredEvent);
+        return toEventPage(rows, page.limit);
       }
       // Counts and rows must come from one snapshot for the seek to be exact.
       const rows = await inTenantTransaction(
@@ -273,7 +303,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
         },
         "isolation level repeatable read",
       );
-      return rows.map(toStoredEvent);
+      return toEventPage(rows, page.limit);
     },
 
     async countEvents(filter) {
@@ -315,8 +345,17 @@ export function createPostgresEventStore(options: PostgresStoreOptions): EventSt
 /** `(column >= from AND column < to) OR ...` over half-open ranges. */
 function within(tx: Db, column: string, ranges: Range[]) {
   return ranges
-    .map((r) => tx`(${tx(column)} >= ${new Date(r.from)} AND ${tx(column)} < ${new Date(r.to)})`)
+    .map((r) => tx`(${tx(column)} >= ${instant(r.from)}::timestamptz AND ${tx(column)} < ${instant(r.to)}::timestamptz)`)
     .reduce((all, one) => tx`${all} OR ${one}`);
+}
+
+function toEventPage(rows: EventRow[], limit: number): EventPage {
+  const kept = rows.filter((row) => row.kept);
+  return {
+    events: kept.map(toStoredEvent),
+    more: rows.length > kept.length,
+    truncated: kept.length < Math.min(rows.length, limit),
+  };
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {
@@ -325,7 +364,16 @@ function toStoredEvent(row: EventRow): StoredEvent {
     eventType: row.event_type,
     serviceName: row.service_name,
     timestamp: row.ts.toISOString(),
-    payload: row.payload,
+    payload: row.payload!,
     receivedAt: row.received_at.toISOString(),
   };
+}
+
+/**
+ * A timestamp parameter as text, cast in the SQL. The driver serializes a
+ * Date itself and throws on an invalid one while the statement is on its
+ * way; here a bad instant throws before any statement is built.
+ */
+function instant(value: Date | number): string {
+  return (typeof value === "number" ? new Date(value) : value).toISOString();
 }

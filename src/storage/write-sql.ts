@@ -20,6 +20,8 @@ export interface EventColumns {
    * and PostgreSQL parses either at the same cost.
    */
   payloads: string;
+  /** Stored payload sizes (see NewEvent.payloadBytes). */
+  sizes: number[];
 }
 
 export function toColumns(rows: NewEvent[]): EventColumns {
@@ -29,6 +31,7 @@ export function toColumns(rows: NewEvent[]): EventColumns {
     services: rows.map((r) => r.serviceName),
     timestamps: rows.map((r) => r.timestamp),
     payloads: `[${rows.map((r) => r.payloadJson).join(",")}]`,
+    sizes: rows.map((r) => r.payloadBytes),
   };
 }
 
@@ -37,7 +40,7 @@ export const EPOCH = "1970-01-01T00:00:00Z";
 
 /**
  * Writes one batch and counts what was new, in one autocommit statement: the
- * function in sql/005_ingest_function.sql sets the tenant and the
+ * function in sql/005_ingest_function.sql (with sizes: sql/006) sets the tenant and the
  * row-level-security role for its own transaction. Rows must be unique by id
  * and sorted by it. Returns the ids actually inserted. The payloads are bound
  * as text and cast: a string bound to a jsonb parameter would be JSON-encoded
@@ -49,6 +52,6 @@ export function ingestEvents(db: Db, tenantId: string, appRole: string | undefin
     FROM ingest_events(
       ${tenantId}, ${appRole ?? null},
       ${c.ids}::text[], ${c.types}::text[], ${c.services}::text[], ${c.timestamps}::timestamptz[],
-      ${c.payloads}::text::jsonb
+      ${c.payloads}::text::jsonb, ${c.sizes}::int4[]
     ) AS event_id`;
 }

@@ -3,8 +3,7 @@
  * OpenTelemetry SDK + serializer. Run: bun run tests/otlp/bench-decode.ts
  */
 import { ProtobufTraceSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
-import { decodeOtlp } from "../../src/otlp/index.ts";
-import { makeSpans } from "./fixtures.ts";
+import { decodeEvents, makeSpans } from "./fixtures.ts";
 
 const SPANS = 1000;
 const spans = makeSpans(SPANS);
@@ -15,11 +14,11 @@ const bodies = {
 
 for (const encoding of ["protobuf", "json"] as const) {
   const body = bodies[encoding];
-  for (let i = 0; i < 50; i++) decodeOtlp("traces", body, encoding); // warm-up (JIT)
+  for (let i = 0; i < 50; i++) decodeEvents("traces", body, encoding); // warm-up (JIT)
   const rounds = 200;
   const t0 = Bun.nanoseconds();
   let events = 0;
-  for (let i = 0; i < rounds; i++) events += decodeOtlp("traces", body, encoding).length;
+  for (let i = 0; i < rounds; i++) events += decodeEvents("traces", body, encoding).length;
   const perSpanUs = (Bun.nanoseconds() - t0) / 1e3 / events;
   console.log(
     `${encoding}: body ${(body.length / 1024).toFixed(0)} KiB, ${perSpanUs.toFixed(2)} µs/span, ` +

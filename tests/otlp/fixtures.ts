@@ -28,6 +28,7 @@ import {
   type ReadableSpan,
 } from "@opentelemetry/sdk-trace-base";
 import type { NewEvent } from "../../src/storage/event-store.ts";
+import { decodeOtlpRequest, type OtlpEncoding, type OtlpSignal } from "../../src/otlp/index.ts";
 
 export const RESOURCE_ATTRIBUTES = {
   "service.name": "checkout",
@@ -129,4 +130,9 @@ export function jsonBody(value: unknown): Uint8Array {
 /** The hrtime [seconds, nanos] the SDK records, as exact decimal nanoseconds. */
 export function hrTimeToNanos([seconds, nanos]: [number, number]): string {
   return (BigInt(seconds) * 1_000_000_000n + BigInt(nanos)).toString();
+}
+
+/** The events an export request becomes, without limits. */
+export function decodeEvents(signal: OtlpSignal, body: Uint8Array, encoding: OtlpEncoding): NewEvent[] {
+  return decodeOtlpRequest(signal, body, encoding).events;
 }

@@ -1,7 +1,6 @@
 import { SeverityNumber } from "@opentelemetry/api";
 import { expect, test } from "bun:test";
-import { decodeOtlp } from "../../src/otlp/index.ts";
-import { hrTimeToNanos, jsonBody, loggerWithExporter, payloadOf, serialize } from "./fixtures.ts";
+import { decodeEvents, hrTimeToNanos, jsonBody, loggerWithExporter, payloadOf, serialize } from "./fixtures.ts";
 
 async function sampleLogs() {
   const { logger, exporter, provider } = loggerWithExporter();
@@ -20,7 +19,7 @@ async function sampleLogs() {
 for (const encoding of ["protobuf", "json"] as const) {
   test(`log records decode from OTLP/${encoding} produced by the OpenTelemetry SDK`, async () => {
     const records = await sampleLogs();
-    const events = decodeOtlp("logs", serialize.logs(records)[encoding], encoding);
+    const events = decodeEvents("logs", serialize.logs(records)[encoding], encoding);
     expect(events).toHaveLength(2);
     for (const e of events) {
       expect(e.eventType).toBe("log");
@@ -51,9 +50,9 @@ for (const encoding of ["protobuf", "json"] as const) {
 test("log event ids are content hashes: stable, encoding-independent, distinct per record", async () => {
   const records = await sampleLogs();
   const bodies = serialize.logs(records);
-  const a = decodeOtlp("logs", bodies.protobuf, "protobuf");
-  const b = decodeOtlp("logs", bodies.protobuf, "protobuf");
-  const c = decodeOtlp("logs", bodies.json, "json");
+  const a = decodeEvents("logs", bodies.protobuf, "protobuf");
+  const b = decodeEvents("logs", bodies.protobuf, "protobuf");
+  const c = decodeEvents("logs", bodies.json, "json");
   expect(b.map((e) => e.eventId)).toEqual(a.map((e) => e.eventId));
   expect(c).toEqual(a);
   expect(new Set(a.map((e) => e.eventId)).size).toBe(2);
@@ -79,15 +78,15 @@ test("the observed time stands in for a missing time; the id still covers the re
         },
       ],
     });
-  const [observedOnly] = decodeOtlp("logs", body("0", "1767225600500000000"), "json");
+  const [observedOnly] = decodeEvents("logs", body("0", "1767225600500000000"), "json");
   expect(observedOnly!.timestamp).toBe("2026-01-01T00:00:00.500Z");
   expect(payloadOf(observedOnly!).severityNumber).toBe(17);
 
-  const [neither] = decodeOtlp("logs", body("0", "0"), "json");
+  const [neither] = decodeEvents("logs", body("0", "0"), "json");
   expect(Math.abs(Date.parse(neither!.timestamp) - Date.now())).toBeLessThan(60_000);
 
-  const [other] = decodeOtlp("logs", body("0", "1767225600500000000", "y"), "json");
+  const [other] = decodeEvents("logs", body("0", "1767225600500000000", "y"), "json");
   expect(other!.eventId).not.toBe(observedOnly!.eventId);
-  const [otherTime] = decodeOtlp("logs", body("1767225600500000001", "1767225600500000000"), "json");
+  const [otherTime] = decodeEvents("logs", body("1767225600500000001", "1767225600500000000"), "json");
   expect(otherTime!.eventId).not.toBe(observedOnly!.eventId);
 });

@@ -1,13 +1,13 @@
 import { expect, test } from "bun:test";
-import { decodeOtlp, OtlpDecodeError, type OtlpSignal } from "../../src/otlp/index.ts";
-import { jsonBody } from "./fixtures.ts";
+import { OtlpDecodeError, type OtlpSignal } from "../../src/otlp/index.ts";
+import { decodeEvents, jsonBody } from "./fixtures.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
 function expectDecodeError(signal: OtlpSignal, body: Uint8Array, encoding: "protobuf" | "json", message?: RegExp) {
   let error: unknown;
   try {
-    decodeOtlp(signal, body, encoding);
+    decodeEvents(signal, body, encoding);
   } catch (e) {
     error = e;
   }
@@ -22,7 +22,7 @@ test("truncated or garbage protobuf is an OtlpDecodeError", () => {
 });
 
 test("an empty protobuf body is a valid, empty request", () => {
-  expect(decodeOtlp("traces", new Uint8Array(0), "protobuf")).toEqual([]);
+  expect(decodeEvents("traces", new Uint8Array(0), "protobuf")).toEqual([]);
 });
 
 test("JSON that is not an OTLP request object is an OtlpDecodeError", () => {
@@ -61,5 +61,5 @@ test("a base64 id in OTLP/JSON (a common sender bug) is accepted as the same id"
       },
     ],
   });
-  expect(decodeOtlp("traces", body, "json")[0]!.eventId).toBe(`${hex}-b7ad6b7169203331`);
+  expect(decodeEvents("traces", body, "json")[0]!.eventId).toBe(`${hex}-b7ad6b7169203331`);
 });

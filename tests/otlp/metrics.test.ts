@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { decodeOtlp, decodeOtlpRequest } from "../../src/otlp/index.ts";
+import { decodeOtlpRequest } from "../../src/otlp/index.ts";
 import { ExportMetricsServiceRequest } from "../../src/otlp/schema.ts";
-import { jsonBody, meterWithCollector, payloadOf, serialize } from "./fixtures.ts";
+import { decodeEvents, jsonBody, meterWithCollector, payloadOf, serialize } from "./fixtures.ts";
 
 async function sampleMetrics() {
   const { meter, collect } = meterWithCollector();
@@ -15,7 +15,7 @@ async function sampleMetrics() {
   return collect();
 }
 
-function byName(events: ReturnType<typeof decodeOtlp>) {
+function byName(events: ReturnType<typeof decodeEvents>) {
   const map = new Map<string, any[]>();
   for (const e of events) {
     const p = payloadOf(e);
@@ -27,7 +27,7 @@ function byName(events: ReturnType<typeof decodeOtlp>) {
 for (const encoding of ["protobuf", "json"] as const) {
   test(`metric data points decode from OTLP/${encoding} produced by the OpenTelemetry SDK`, async () => {
     const metrics = await sampleMetrics();
-    const events = decodeOtlp("metrics", serialize.metrics(metrics)[encoding], encoding);
+    const events = decodeEvents("metrics", serialize.metrics(metrics)[encoding], encoding);
     expect(events).toHaveLength(6); // 2 counter points + 1 each for the others
     for (const e of events) {
       expect(e.eventType).toBe("metric");
@@ -72,9 +72,9 @@ for (const encoding of ["protobuf", "json"] as const) {
 
 test("metric event ids are stable and identical across encodings", async () => {
   const bodies = serialize.metrics(await sampleMetrics());
-  const a = decodeOtlp("metrics", bodies.protobuf, "protobuf");
-  expect(decodeOtlp("metrics", bodies.protobuf, "protobuf").map((e) => e.eventId)).toEqual(a.map((e) => e.eventId));
-  expect(decodeOtlp("metrics", bodies.json, "json")).toEqual(a);
+  const a = decodeEvents("metrics", bodies.protobuf, "protobuf");
+  expect(decodeEvents("metrics", bodies.protobuf, "protobuf").map((e) => e.eventId)).toEqual(a.map((e) => e.eventId));
+  expect(decodeEvents("metrics", bodies.json, "json")).toEqual(a);
   expect(new Set(a.map((e) => e.eventId)).size).toBe(a.length);
 });
 

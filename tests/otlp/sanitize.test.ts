@@ -1,8 +1,7 @@
 import { expect, test } from "bun:test";
-import { decodeOtlp } from "../../src/otlp/index.ts";
-import { MAX_PAYLOAD_BYTES } from "../../src/otlp/fit-payload.ts";
+import { MAX_PAYLOAD_BYTES } from "../../src/ingest/event-schema.ts";
 import { ExportLogsServiceRequest } from "../../src/otlp/schema.ts";
-import { jsonBody, payloadOf } from "./fixtures.ts";
+import { decodeEvents, jsonBody, payloadOf } from "./fixtures.ts";
 
 function logRequest(record: object, resourceAttributes: object[] = []) {
   return {
@@ -16,7 +15,7 @@ function logRequest(record: object, resourceAttributes: object[] = []) {
 }
 
 function decodeLog(record: object, resourceAttributes?: object[]) {
-  const [event] = decodeOtlp("logs", jsonBody(logRequest(record, resourceAttributes)), "json");
+  const [event] = decodeEvents("logs", jsonBody(logRequest(record, resourceAttributes)), "json");
   return event!;
 }
 
@@ -48,7 +47,7 @@ test("invalid UTF-8 in protobuf strings becomes U+FFFD instead of failing the re
   ).finish();
   const at = Buffer.from(body).indexOf("PLACEHOLDER");
   body[at + 1] = 0xff; // not valid anywhere in UTF-8
-  const event = decodeOtlp("logs", body, "protobuf")[0]!;
+  const event = decodeEvents("logs", body, "protobuf")[0]!;
   assertStorable(event.payloadJson);
   expect(payloadOf(event).body).toBe("P\uFFFDACEHOLDER");
 });

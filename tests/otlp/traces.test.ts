@@ -1,7 +1,7 @@
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { expect, test } from "bun:test";
-import { decodeOtlp, decodeOtlpRequest } from "../../src/otlp/index.ts";
-import { hrTimeToNanos, jsonBody, payloadOf, serialize, tracerWithExporter } from "./fixtures.ts";
+import { decodeOtlpRequest } from "../../src/otlp/index.ts";
+import { decodeEvents, hrTimeToNanos, jsonBody, payloadOf, serialize, tracerWithExporter } from "./fixtures.ts";
 
 function sampleSpans() {
   const { tracer, exporter } = tracerWithExporter();
@@ -26,7 +26,7 @@ function sampleSpans() {
 for (const encoding of ["protobuf", "json"] as const) {
   test(`spans decode from OTLP/${encoding} produced by the OpenTelemetry SDK`, () => {
     const { spans, child, parent } = sampleSpans();
-    const events = decodeOtlp("traces", serialize.traces(spans)[encoding], encoding);
+    const events = decodeEvents("traces", serialize.traces(spans)[encoding], encoding);
     expect(events).toHaveLength(2);
 
     const childEvent = events.find((e) => payloadOf(e).name === "child")!;
@@ -75,8 +75,8 @@ for (const encoding of ["protobuf", "json"] as const) {
 test("protobuf and JSON encodings of the same spans give identical events", () => {
   const { spans } = sampleSpans();
   const bodies = serialize.traces(spans);
-  const fromProtobuf = decodeOtlp("traces", bodies.protobuf, "protobuf");
-  const fromJson = decodeOtlp("traces", bodies.json, "json");
+  const fromProtobuf = decodeEvents("traces", bodies.protobuf, "protobuf");
+  const fromJson = decodeEvents("traces", bodies.json, "json");
   expect(fromJson).toEqual(fromProtobuf);
 });
 
@@ -84,14 +84,14 @@ test("decoding the same body twice gives the same event ids", () => {
   const { spans } = sampleSpans();
   const body = serialize.traces(spans).protobuf;
   const ids = (events: { eventId: string }[]) => events.map((e) => e.eventId);
-  expect(ids(decodeOtlp("traces", body, "protobuf"))).toEqual(ids(decodeOtlp("traces", body, "protobuf")));
+  expect(ids(decodeEvents("traces", body, "protobuf"))).toEqual(ids(decodeEvents("traces", body, "protobuf")));
 });
 
 test("a 64-bit attribute beyond 2^53 survives protobuf exactly, as a string", () => {
   const { tracer, exporter } = tracerWithExporter();
   // The SDK holds numbers as doubles; 2^60 is exact as a double and serialized as int64.
   tracer.startSpan("big", { attributes: { big: 2 ** 60, small: -7 } }).end();
-  const events = decodeOtlp("traces", serialize.traces(exporter.getFinishedSpans()).protobuf, "protobuf");
+  const events = decodeEvents("traces", serialize.traces(exporter.getFinishedSpans()).protobuf, "protobuf");
   expect(payloadOf(events[0]!).attributes).toEqual({ big: "1152921504606846976", small: -7 });
 });
 
@@ -118,7 +118,7 @@ test("nanosecond timestamps beyond 2^53 convert to milliseconds exactly", () => 
     });
   // 1767225600123999999 ns is 2026-01-01T00:00:00.123999999Z: as a double it
   // would round up to .124 — BigInt-exact conversion must floor to .123.
-  const [event] = decodeOtlp("traces", body("1767225600123999999"), "json");
+  const [event] = decodeEvents("traces", body("1767225600123999999"), "json");
   expect(event!.timestamp).toBe("2026-01-01T00:00:00.123Z");
   expect(payloadOf(event!)).toMatchObject({
     startTimeUnixNano: "1767225600123999999",
@@ -152,7 +152,7 @@ test("OTLP/JSON enum names and numeric int64 fields are tolerated", () => {
       },
     ],
   });
-  const [event] = decodeOtlp("traces", body, "json");
+  const [event] = decodeEvents("traces", body, "json");
   expect(event!.eventId).toBe("0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331");
   expect(event!.timestamp).toBe("2026-01-01T00:00:00.000Z");
   expect(payloadOf(event!)).toMatchObject({ kind: "producer", status: { code: "ok" }, attributes: { n: 42 } });

@@ -8,6 +8,7 @@ const event = (id: string): NewEvent => ({
   serviceName: "svc",
   timestamp: "2026-01-01T00:00:00.000Z",
   payloadJson: "{}",
+  payloadBytes: 2,
 });
 
 /** A writer over an in-memory id set, recording each group it was given. */

@@ -1,4 +1,4 @@
-import { ApiError } from "../http/api-error";
+import { ApiError } from "./api-error";
 
 /**
  * Reads a request body as bytes, decompressing gzip on the fly and counting
@@ -13,7 +13,9 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   const gzip = encoding !== "identity";
 
   const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (!gzip && declared > maxBytes) throw tooLarge(maxBytes);
+  // gzip adds at most 5 bytes per 64 KiB block (stored blocks) and a header,
+  // so a compressed body longer than this cannot decompress within the limit.
+  if (declared > (gzip ? maxBytes + maxBytes / 8192 + 1024 : maxBytes)) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array(0);
   // A plain body of declared size within the limit is read in one go: the
   // streaming loop below costs more than the request itself for small bodies.
