@@ -94,9 +94,11 @@ async function main() {
     hostname: config.HOST,
     fetch: app.fetch,
     idleTimeout: config.HTTP_IDLE_TIMEOUT_S,
-    // Bodies are size-checked while streaming (after decompression); this is
-    // only the outer bound for raw bytes on the wire.
-    maxRequestBodySize: config.MAX_BODY_BYTES + 1024 * 1024,
+    // The app bounds every body itself (by its declared length, then counted
+    // while streaming, after decompression), so a body of any declared size
+    // gets the contract's JSON 413 with X-Request-Id. A bound here would make
+    // Bun answer first, in plain text.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   });
   logger.info(
     {

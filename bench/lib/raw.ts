@@ -1,16 +1,16 @@
 import postgres, { type Sql } from "postgres";
-import { ingestEvents, type EventColumns } from "../../src/storage/write-sql";
+import { ingestBatch, type EventColumns } from "../../src/storage/write-sql";
 import { makeEvents } from "./data";
 import { runLoad, type LoadResult } from "./load";
 
 /**
  * The ceiling: the statement the store sends for one 1000-event batch
- * (postgres-store.ts writeEvents → write-sql.ts ingestEvents), straight
+ * (event-writer.ts → write-sql.ts ingestBatch), straight
  * through postgres.js with no HTTP, parsing or validation in front:
- *   SELECT event_id FROM ingest_events(tenant, role, 5 arrays)
- * which sets the tenant and the row-level-security role, inserts from
+ *   SELECT event_id FROM ingest_events(tenant, role, 6 arrays)
+ * which enters the tenant (and the row-level-security role), inserts from
  * `unnest` ON CONFLICT DO NOTHING and upserts the minute, 5-minute and hour
- * counts, as one autocommit statement (sql/005_ingest_function.sql).
+ * counts, as one autocommit statement (sql/006_payload_size.sql).
  * "Events only" is the bare multi-row insert, without counts or role switch,
  * as the bench user: the floor of what any write of these rows costs. It
  * names no tenant, so it runs only for a user that bypasses row-level
@@ -83,7 +83,7 @@ export async function runRawCeiling(options: {
         try {
           const columns = { ids, ...t };
           const inserted = options.withCounts
-            ? await ingestEvents(sql, options.tenantId, options.appRole, columns)
+            ? await ingestBatch(sql, options.tenantId, options.appRole, columns)
             : await insertOnly(sql, options.tenantId, columns);
           const n = inserted.length;
           insertedTotal += n; // synchronous after the await: no lost update

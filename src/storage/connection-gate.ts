@@ -21,9 +21,13 @@ export class ConnectionGate {
     return { inUse: this.active, waiting: this.waiters.length };
   }
 
-  /** `waitMs`: what is left of the caller's wait budget when it already waited elsewhere. */
-  async run<T>(operation: () => Promise<T>, waitMs = this.acquireTimeoutMs): Promise<T> {
-    await this.acquire(waitMs);
+  /**
+   * Runs `operation` when a slot is free. `deadline` (epoch ms) is when the
+   * caller's wait budget ends, when it started waiting elsewhere first;
+   * by default the budget is acquireTimeoutMs from now.
+   */
+  async run<T>(operation: () => Promise<T>, deadline = Date.now() + this.acquireTimeoutMs): Promise<T> {
+    await this.acquire(deadline - Date.now());
     try {
       return await operation();
     } finally {

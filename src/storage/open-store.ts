@@ -2,16 +2,16 @@ import postgres, { type Options } from "postgres";
 import type { Logger } from "pino";
 import { databaseUrl, type Config } from "../config";
 import { startEmbeddedPostgres } from "./embedded";
-import { isTransientStorageError } from "./errors";
+import { isTransientStorageError, StorageUnavailableError } from "./errors";
 import { migrateUp } from "./migrations";
-import { createPostgresEventStore } from "./postgres-store";
+import { createPostgresEventStore, type PostgresEventStore } from "./postgres-store";
 
-export type OpenedStore = ReturnType<typeof createPostgresEventStore> & {
+export interface OpenedStore extends PostgresEventStore {
   /** Where the data lives, for the start-up log line (never credentials). */
   location: string;
-  /** Settles when the schema is migrated; rejects only on a non-transient migration error. */
+  /** Settles when the store is ready; rejects only on a non-transient migration error. */
   migration: Promise<void>;
-};
+}
 
 /** Longest wait before reconnecting a closed connection (seconds). */
 const RECONNECT_BACKOFF_MAX_S = 0.5;
@@ -88,30 +88,29 @@ async function usableAppRole(sql: postgres.Sql, config: Config, logger: Logger):
 
 /**
  * Opens the event store named by the config: PostgreSQL when DATABASE_URL or
- * DB_HOST is set, otherwise the embedded store in DATA_DIR.
+ * DB_HOST is set, otherwise the embedded store in DATA_DIR. The store itself
+ * is built once the schema is migrated; on PostgreSQL the service may start
+ * first (the database may come up later), and until then every operation
+ * answers "unavailable" (503) and readiness says the database is down.
  */
 export async function openStore(config: Config, logger: Logger): Promise<OpenedStore> {
   const url = databaseUrl(config);
   if (url) {
     const sql = postgres(url, clientOptions(config));
-    let schemaReady = false;
-    let appRole: string | undefined;
-    const migration = (async () => {
+    const ready = (async () => {
       if (config.MIGRATE_ON_START) await migrateWhenReachable(sql, config, logger);
-      appRole = await retryWhileUnreachable(() => usableAppRole(sql, config, logger));
-      schemaReady = true;
+      const appRole = await retryWhileUnreachable(() => usableAppRole(sql, config, logger));
+      return createPostgresEventStore({
+        sql,
+        kind: "postgres",
+        poolMax: config.DB_POOL_MAX,
+        writeConcurrency: config.DB_WRITE_CONCURRENCY,
+        acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
+        appRole,
+      });
     })();
-    const store = createPostgresEventStore({
-      sql,
-      kind: "postgres",
-      poolMax: config.DB_POOL_MAX,
-      writeConcurrency: config.DB_WRITE_CONCURRENCY,
-      acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
-      isSchemaReady: () => schemaReady,
-      appRole: () => appRole,
-    });
     const { hostname, port, pathname } = new URL(url);
-    return Object.assign(store, { location: `${hostname}:${port || 5432}${pathname}`, migration });
+    return startingStore(ready, { kind: "postgres", sql, location: `${hostname}:${port || 5432}${pathname}` });
   }
 
   const embedded = await startEmbeddedPostgres(config.DATA_DIR);
@@ -119,21 +118,49 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   // their transactions, so the pool is exactly one connection.
   const sql = postgres({ ...clientOptions(config), ...embedded.connection, max: 1 });
   await migrateWhenReachable(sql, config, logger);
-  const appRole = await usableAppRole(sql, config, logger);
   const store = createPostgresEventStore({
     sql,
     kind: "embedded",
     poolMax: 1,
+    writeConcurrency: 1,
     acquireTimeoutMs: Math.max(config.DB_ACQUIRE_TIMEOUT_MS, 5000),
-    appRole: () => appRole,
+    appRole: await usableAppRole(sql, config, logger),
   });
-  const closeClient = store.close;
-  return Object.assign(store, {
+  return {
+    ...store,
     location: embedded.dataDir,
     migration: Promise.resolve(),
     async close() {
-      await closeClient();
+      await store.close();
       await embedded.close();
     },
+  };
+}
+
+/**
+ * The store while it is being prepared: every operation answers
+ * "unavailable" until `ready` settles with the store, then hands over to it.
+ */
+function startingStore(ready: Promise<PostgresEventStore>, about: { kind: string; sql: postgres.Sql; location: string }): OpenedStore {
+  let store: PostgresEventStore | undefined;
+  const migration = ready.then((built) => {
+    store = built;
   });
+  const current = () => {
+    if (!store) throw new StorageUnavailableError("database schema is not migrated yet");
+    return store;
+  };
+  return {
+    ...about,
+    migration,
+    ingest: (tenantId, events) => Promise.resolve().then(() => current().ingest(tenantId, events)),
+    findEvents: (filter, page) => Promise.resolve().then(() => current().findEvents(filter, page)),
+    countEvents: (filter) => Promise.resolve().then(() => current().countEvents(filter)),
+    groupCounts: (filter, by) => Promise.resolve().then(() => current().groupCounts(filter, by)),
+    timeBuckets: (filter, interval, by) => Promise.resolve().then(() => current().timeBuckets(filter, interval, by)),
+    ping: () => Promise.resolve().then(() => current().ping()),
+    withTenant: (tenantId, work, options) => Promise.resolve().then(() => current().withTenant(tenantId, work, options)),
+    poolStats: () => store?.poolStats() ?? { inUse: 0, waiting: 0 },
+    close: () => (store ? store.close() : about.sql.end({ timeout: 5 })),
+  };
 }

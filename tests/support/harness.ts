@@ -134,3 +134,15 @@ export function postGzip(app: TestApp, path: string, text: string, key: string, 
 export function wideWindow() {
   return { startTime: new Date(Date.now() - 30 * 24 * HOUR).toISOString(), endTime: new Date(Date.now() + HOUR).toISOString() };
 }
+
+/**
+ * The stores a storage-facing test runs on: PostgreSQL (when
+ * TEST_DATABASE_URL is set; required in CI) and the embedded store.
+ */
+export function testStores(): { label: string; open: () => Promise<StoreHandle> }[] {
+  const databaseUrl = serviceUrl("TEST_DATABASE_URL");
+  return [
+    ...(databaseUrl ? [{ label: "PostgreSQL", open: () => openPostgresTestStore(databaseUrl) }] : []),
+    { label: "the embedded store", open: () => openEmbeddedTestStore() },
+  ];
+}

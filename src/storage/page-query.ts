@@ -1,0 +1,70 @@
+import type { EventFilter, EventPage, EventType, PageRequest, StoredEvent } from "./event-store";
+import { filterClause, instant } from "./sql-filters";
+import type { Db } from "./write-sql";
+
+/**
+ * Stored payload bytes one page may carry. A page of 1,000 events of 64 KiB
+ * would hold 64 MiB of JSON, several times that as objects, and again as the
+ * answer; past this budget a page ends early and nextCursor continues it
+ * (bench/README.md, "limits", has the memory it costs).
+ */
+export const PAGE_BYTE_BUDGET = 4 * 1024 * 1024;
+
+interface EventRow {
+  event_id: string;
+  event_type: EventType;
+  service_name: string;
+  ts: Date;
+  /** Null for candidates past the page's end. */
+  payload: Record<string, unknown> | null;
+  received_at: Date;
+  /** False for the candidates that only show more rows follow. */
+  kept: boolean;
+}
+
+/**
+ * One page of events, newest first: by offset, or after a (timestamp, id)
+ * key. Up to `limit` + 1 candidates are read; the page keeps the first
+ * `limit` of them while their payloads fit PAGE_BYTE_BUDGET (always at least
+ * one), and the rest only say that more rows follow, without their payloads.
+ * Rows written before payload sizes were stored (sql/006) are measured.
+ */
+export async function pageOfEvents(tx: Db, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]): Promise<EventPage> {
+  const rows = await tx<EventRow[]>`
+    SELECT event_id, event_type, service_name, ts, received_at,
+           CASE WHEN kept THEN payload END AS payload, kept
+    FROM (
+      SELECT *, (row_number() OVER newest <= ${limit}
+                 AND (sum(size) OVER newest - size < ${PAGE_BYTE_BUDGET} OR row_number() OVER newest = 1)) AS kept
+      FROM (
+        SELECT event_id, event_type, service_name, ts, payload, received_at,
+               coalesce(payload_size, octet_length(payload::text)) AS size
+        FROM events
+        WHERE ${filterClause(tx, filter)}
+          AND ts BETWEEN ${instant(tx, filter.startTime)} AND ${instant(tx, filter.endTime)}
+          ${after ? tx`AND (ts, event_id) < (${after.timestamp}::text::timestamptz, ${after.eventId})` : tx``}
+        ORDER BY ts DESC, event_id DESC
+        LIMIT ${limit + 1}
+        ${offset > 0 ? tx`OFFSET ${offset}` : tx``}
+      ) AS candidates
+      WINDOW newest AS (ORDER BY ts DESC, event_id DESC)
+    ) AS page
+    ORDER BY ts DESC, event_id DESC`;
+  const kept = rows.filter((row) => row.kept);
+  return {
+    events: kept.map(toStoredEvent),
+    more: rows.length > kept.length,
+    truncated: kept.length < Math.min(rows.length, limit),
+  };
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    eventId: row.event_id,
+    eventType: row.event_type,
+    serviceName: row.service_name,
+    timestamp: row.ts.toISOString(),
+    payload: row.payload!,
+    receivedAt: row.received_at.toISOString(),
+  };
+}
