@@ -6,7 +6,7 @@
 import type { EventType, NewEvent } from "../storage/event-store.ts";
 import { OtlpTooLargeError } from "./errors.ts";
 import type { ExportRequest } from "./export-request.ts";
-import { fitPayload } from "./fit-payload.ts";
+import { fitAttributes, fitPayload } from "./fit-payload.ts";
 import { cleanString, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
 
 export const UNKNOWN_SERVICE = "unknown_service";
@@ -51,7 +51,7 @@ export function readResource(resource: { attributes?: unknown; droppedAttributes
   const url = readString(schemaUrl, "schemaUrl");
   if (url) out.schemaUrl = url;
   const received = JSON.stringify(out);
-  const fitted = fitPayload(received, MAX_RESOURCE_BYTES).json;
+  const fitted = fitAttributes(received, MAX_RESOURCE_BYTES);
   return { serviceName: serviceNameOf(attributes), json: fitted, ...(fitted !== received ? { receivedJson: received } : {}) };
 }
 
@@ -76,7 +76,7 @@ export function readEnvelope(
   const url = readString(scopeSchemaUrl, "schemaUrl");
   if (url) s.schemaUrl = url;
   const received = JSON.stringify(s);
-  const fitted = fitPayload(received, MAX_SCOPE_BYTES).json;
+  const fitted = fitAttributes(received, MAX_SCOPE_BYTES);
   const envelope: Envelope = { serviceName: resource.serviceName, json: `"resource":${resource.json},"scope":${fitted}` };
   if (resource.receivedJson || fitted !== received) {
     envelope.receivedDigest = sha256Hex(`"resource":${resource.receivedJson ?? resource.json},"scope":${received}`);

@@ -51,6 +51,33 @@ function shrink(payload: JsonObject, limit: number): FittedPayload {
   return { json, bytes };
 }
 
+/**
+ * For a resource or scope, `{attributes, ...}` copied into every record:
+ * past `limit`, long strings are cut to 1 KiB, then the largest attributes
+ * dropped one by one (never service.name), so what stays still says where
+ * the record came from. The `truncated` note lists the dropped keys.
+ */
+export function fitAttributes(json: string, limit: number): string {
+  if (storedJsonBytes(json) <= limit) return json;
+  const counter = { n: 0 };
+  const holder = truncateStrings(JSON.parse(json) as JsonObject, counter) as JsonObject;
+  const attributes = (holder.attributes ?? {}) as JsonObject;
+  const note = { reason: `exceeded ${limit} bytes`, truncatedStrings: counter.n, droppedAttributes: [] as string[] };
+  holder.truncated = note;
+  const sizes = Object.keys(attributes)
+    .filter((key) => key !== "service.name")
+    .map((key) => ({ key, size: JSON.stringify(attributes[key]).length + key.length }))
+    .sort((a, b) => b.size - a.size);
+  let out = JSON.stringify(holder);
+  for (const { key } of sizes) {
+    if (storedJsonBytes(out) <= limit) break;
+    delete attributes[key];
+    note.droppedAttributes.push(key);
+    out = JSON.stringify(holder);
+  }
+  return out;
+}
+
 function truncateStrings(v: JsonValue, counter: { n: number }): JsonValue {
   if (typeof v === "string") {
     if (v.length <= MAX_STRING_AFTER_TRUNCATION) return v;

@@ -365,6 +365,7 @@ const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
  * within the stack at this depth.
  */
 export const MAX_MESSAGE_DEPTH = 1000;
+protobuf.util.recursionLimit = MAX_MESSAGE_DEPTH;
 protobuf.Reader.recursionLimit = MAX_MESSAGE_DEPTH;
 
 export const ExportTraceServiceRequest = root.lookupType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest");

@@ -171,6 +171,18 @@ describe.skipIf(!databaseUrl)("fault: hostile bodies and connections against the
     await expectAlive();
   }, 30_000);
 
+  test("a body of any declared size is refused by the app: the contract's 413 with X-Request-Id, before it is sent", async () => {
+    for (const [path, type] of [["/ingest", "application/json"], ["/query", "application/json"], ["/v1/traces", "application/x-protobuf"]]) {
+      const head = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${KEY}\r\nX-Request-Id: huge-1\r\nContent-Type: ${type}\r\nContent-Length: ${20 * 1024 * MiB}\r\n\r\n`;
+      const res = await rawRequest(server.port, head, () => ["x".repeat(1024)]);
+      expect(res.status, `${path}: ${res.head}`).toBe(413);
+      expect(res.head).toContain("X-Request-Id: huge-1");
+      expect(res.head.toLowerCase()).toContain(`content-type: ${type}`);
+      expect(res.ms).toBeLessThan(2000);
+    }
+    await expectAlive();
+  });
+
   test("conflicting Content-Length / Transfer-Encoding and duplicate Content-Length → 400, process survives", async () => {
     const body = JSON.stringify([makeEvent(1, { eventId: `smuggle-${random()}` })]);
     const cases: [string, string][] = [
