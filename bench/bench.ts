@@ -38,6 +38,7 @@ import { formatWaits, WaitSampler } from "./lib/pgwait";
 import { cpuSnapshot, cpuUsage, RssSampler, type CpuUsage } from "./lib/procstat";
 import { runQueries, type QueryResult } from "./lib/queries";
 import { otlpTracePool, runOtlpPhase } from "./lib/otlp-ingest";
+import { runLimits, type LimitCase } from "./lib/limits";
 import { RAW_APPLICATION_NAME, runRawCeiling } from "./lib/raw";
 import { fmtInt, fmtMs, table } from "./lib/report";
 import { startBenchServer, type BenchServer } from "./lib/server";
@@ -178,6 +179,19 @@ let explains: ExplainResult[] = [];
 let baseline: BaselineResult | undefined;
 let rssOverall = 0;
 let fillInfo: Record<string, unknown> = {};
+let limitCases: LimitCase[] = [];
+const LIMITS_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+async function limitsSection() {
+  const schema = `${args.schema}_limits`;
+  say(`\n== Memory of the worst requests within the limits (schema ${schema}; fresh server per case, warmed, case sent 3× in a row)`);
+  await dropSchema(schema);
+  try {
+    limitCases = await runLimits({ databaseUrl: args.databaseUrl, schema, maxBodyBytes: LIMITS_MAX_BODY_BYTES, scale: args.smoke ? 0.05 : 1, say });
+  } finally {
+    await dropSchema(schema);
+  }
+}
 
 async function ingestSection() {
   say(`\n== Ingest phases (schema ${ingestSchema}, ${args.seconds}s measured + ${args.warmupSeconds}s warm-up each)`);
@@ -457,7 +471,13 @@ function printReport() {
     verdicts.queries = { met: slow.length === 0, slow: slow.map((r) => ({ name: r.name, p95: r.latencyMs.p95 })) };
     say(`  queries p95 ≤ ${TARGETS.queryP95Ms} ms: ${shapes.length - slow.length}/${shapes.length} shapes → ${slow.length === 0 ? "MET" : `NOT MET (${slow.map((r) => `${r.name}: ${fmtMs(r.latencyMs.p95)} ms`).join("; ")})`}`);
   }
-  say(`  server RSS max: ${rssOverall.toFixed(0)} MiB (VmRSS sampled every 100 ms)`);
+  if (rssOverall > 0) say(`  server RSS max: ${rssOverall.toFixed(0)} MiB (VmRSS sampled every 100 ms)`);
+  if (limitCases.length) {
+    const over = limitCases.filter((c) => c.peakAboveMiB > 64);
+    verdicts.limitsMemory = { met: over.length === 0, cases: limitCases };
+    say(`  worst page and exports within the limits, peak RSS above the warmed server ≤ 64 MiB: ${limitCases.length - over.length}/${limitCases.length} → ` +
+      `${over.length === 0 ? "MET" : `NOT MET (${over.map((c) => `${c.name}: +${c.peakAboveMiB.toFixed(0)} MiB`).join("; ")})`}`);
+  }
   report.verdicts = verdicts;
 }
 
@@ -466,6 +486,7 @@ try {
   say(`telemetry-vault bench: rows ${fmtInt(args.rows)}, ${args.seconds}s per ingest phase${args.smoke ? " (smoke)" : ""}${args.keep ? ", --keep" : ""}`);
   if (!args.skipIngest) await ingestSection();
   if (!args.skipQueries) await querySection();
+  if (!args.skipLimits) await limitsSection();
 } catch (error) {
   fail(`aborted: ${(error as Error).stack ?? error}`);
 } finally {
@@ -479,6 +500,7 @@ try {
   report.serverRssMaxMiB = rssOverall;
   report.queryDataSet = fillInfo;
   report.queries = queryResults;
+  report.limits = limitCases;
   report.explain = explains;
   report.baseline = baseline ?? null;
   report.failures = failures;

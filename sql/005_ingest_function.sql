@@ -24,9 +24,8 @@
 --
 -- The service's connections plan every statement for its parameters
 -- (plan_cache_mode = force_custom_plan: right for the queries). This
--- statement's plan never depends on them, and re-planning it cost about a
--- sixth of each small call (0.76 → 0.65 ms for 13 events), so it is planned
--- once per connection.
+-- statement's plan never depends on them, and re-planning it cost a good part
+-- of each small call (bench/README.md), so it is planned once per connection.
 CREATE FUNCTION ingest_events(
   tenant     text,
   app_role   text,

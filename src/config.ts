@@ -71,11 +71,8 @@ export const ConfigSchema = z.object({
    * Ingest statements of large requests (over 100 events) running at once per
    * replica; more wait their turn. Small requests share at most two
    * group-commit statements on top, and the rest of the pool stays free for
-   * queries. Eight concurrent 1000-event
-   * writes spend a quarter of their time waiting to extend the events table:
-   * the raw ceiling stores 71.9k events/s on 4 connections, 61.8k on 8. With
-   * 8 HTTP clients: 8 slots → 72–74k, 4 → 77–82k, 3 → 80–81k, 2 → 75–79k
-   * events/s (2 cores, side by side).
+   * queries. More concurrent writers wait on each other to extend the events
+   * table (bench/README.md, "Limits and what they cost").
    */
   DB_WRITE_CONCURRENCY: int(4, 1, 1000),
   /** How long a request may wait for a free database connection before it gets 503. */

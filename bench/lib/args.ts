@@ -13,6 +13,8 @@ export interface BenchArgs {
   rawConnections: number[];
   skipIngest: boolean;
   skipQueries: boolean;
+  /** The memory of the worst requests within the limits (bench/lib/limits.ts). */
+  skipLimits: boolean;
   explain: boolean;
   /** Plain-SQL "before" of every query shape on the events table (postgres.js, one connection). */
   baseline: boolean;
@@ -35,6 +37,8 @@ const HELP = `bun run bench [flags]
   --raw-conns 4,8     connection counts for the raw ceiling (default 4,8)
   --skip-ingest       only the query phase
   --skip-queries      only the ingest phases
+  --skip-limits       skip the memory of the worst page and exports within the limits
+  --only-limits       only that (same as --skip-ingest --skip-queries)
   --no-explain        skip EXPLAIN ANALYZE of query shapes
   --no-baseline       skip the "before" baseline: each query shape as plain SQL on the events table
                       (no count tables, plain OFFSET), postgres.js, one connection, same data set
@@ -68,6 +72,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     rawConnections: smoke ? [4] : [4, 8],
     skipIngest: false,
     skipQueries: false,
+    skipLimits: false,
     explain: true,
     baseline: true,
     baselineSeconds: smoke ? 5 : 20,
@@ -102,6 +107,8 @@ export function parseArgs(argv: string[]): BenchArgs {
       case "--raw-conns": args.rawConnections = (value() ?? "").split(",").map((s) => Math.round(parseCount(name, s))); break;
       case "--skip-ingest": args.skipIngest = true; break;
       case "--skip-queries": args.skipQueries = true; break;
+      case "--skip-limits": args.skipLimits = true; break;
+      case "--only-limits": args.skipIngest = true; args.skipQueries = true; break;
       case "--no-explain": args.explain = false; break;
       case "--no-baseline": args.baseline = false; break;
       case "--baseline-seconds": args.baselineSeconds = parseCount(name, value()); break;
