@@ -1,19 +1,21 @@
 import { swaggerUI } from "@hono/swagger-ui";
+import type { MiddlewareHandler } from "hono";
 import { createApiKeyRegistry } from "./auth/api-keys";
 import { createExplorerRouter } from "./explorer";
 import { createHealthRouter } from "./health";
-import type { AppDeps } from "./http/context";
+import type { AppDeps, AppEnv } from "./http/context";
 import { handleError, handleNotFound } from "./http/error-handler";
 import { apiKeyAuth } from "./http/middleware/auth";
+import { httpMetrics } from "./http/middleware/http-metrics";
 import { rateLimit } from "./http/middleware/rate-limit";
 import { requestId } from "./http/middleware/request-id";
 import { requestLog } from "./http/middleware/request-log";
+import { tracing } from "./http/middleware/tracing";
 import { createRouter } from "./http/router";
 import { createIngestRouter } from "./ingest";
-import { createMetricsRouter } from "./observability/metrics.route";
-import { tracing } from "./observability/tracing";
+import { createMetricsRouter } from "./metrics";
+import { createOtlpRouter } from "./otlp";
 import { otlpErrors } from "./otlp/otlp.handlers";
-import { createOtlpRouter } from "./otlp/router";
 import { createQueryRouter } from "./query";
 
 /**
@@ -23,28 +25,21 @@ import { createQueryRouter } from "./query";
  */
 export function createApp(deps: AppDeps) {
   const app = createRouter();
-  const keys = createApiKeyRegistry(deps.config.API_KEYS);
-
-  app.use("*", async function provideDeps(c, next) {
+  const provideDeps: MiddlewareHandler<AppEnv> = async function provideDeps(c, next) {
     c.set("deps", deps);
     await next();
-  });
+  };
   // Order matters: id first so every later line and error carries it; then
-  // log/trace around everything; auth before the limiter so limits are per tenant.
-  app.use("*", requestId);
-  app.use("*", requestLog);
-  app.use("*", tracing);
-  // OTLP answers failures as google.rpc.Status, auth and rate limit included.
-  app.use("/v1/*", otlpErrors);
-  app.use("*", apiKeyAuth(keys));
-  app.use("*", rateLimit);
+  // log, metrics and trace around everything else.
+  app.use(provideDeps, requestId, requestLog, httpMetrics, tracing);
 
+  // Open routes. Hono runs the handlers matching a request in the order they
+  // were registered, and these answer without calling next(), so the
+  // protected router's middleware below never run for them.
   app.route("/", createHealthRouter());
-  app.route("/", createIngestRouter());
-  app.route("/", createQueryRouter());
-  app.route("/", createOtlpRouter());
-  app.route("/", createMetricsRouter());
-
+  app.route("/", createMetricsRouter(deps.config.METRICS_TOKEN));
+  app.get("/api/docs", swaggerUI({ url: "/api/openapi.json" }));
+  // The document is built when asked for, from every route registered by then.
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKeyAuth", {
     type: "apiKey",
     in: "header",
@@ -59,8 +54,21 @@ export function createApp(deps: AppDeps) {
       description: "Multi-tenant ingestion and query of logs, metrics and traces.",
     },
   });
-  app.get("/api/docs", swaggerUI({ url: "/api/openapi.json" }));
+
   app.route("/", createExplorerRouter());
+
+  // OTLP answers every failure as a google.rpc.Status, authentication and
+  // rate limiting included, so its error rendering wraps theirs.
+  app.use("/v1/*", otlpErrors);
+
+  // Everything else needs an API key and counts against the tenant's limit:
+  // auth before the limiter, so limits are per tenant.
+  const api = createRouter();
+  api.use(apiKeyAuth(createApiKeyRegistry(deps.config.API_KEYS)), rateLimit);
+  api.route("/", createIngestRouter());
+  api.route("/", createQueryRouter());
+  api.route("/", createOtlpRouter());
+  app.route("/", api);
 
   app.onError(handleError);
   app.notFound(handleNotFound);

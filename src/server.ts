@@ -124,6 +124,7 @@ async function main() {
       if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
       await server.stop(false); // stop accepting, wait for in-flight requests
       await store.close();
+      await limiter.close?.();
       await redis?.quit().catch(() => redis.disconnect());
       // Flushing spans must not hold the exit hostage if the collector is gone.
       if (tracing) await Promise.race([tracing.shutdown(), Bun.sleep(TRACE_FLUSH_TIMEOUT_MS)]);

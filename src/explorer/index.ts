@@ -2,11 +2,6 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../http/context";
 import { explorerAssets } from "./bundle";
 
-/** Paths the explorer serves; they hold no tenant data, so they need no key. */
-export function isExplorerPath(path: string): boolean {
-  return path === "/" || path.startsWith("/explorer/");
-}
-
 // The page talks only to its own origin; nothing is loaded from elsewhere.
 const SECURITY_HEADERS = {
   "Content-Security-Policy":
@@ -25,7 +20,10 @@ async function serve(c: Context<AppEnv>, name: string) {
   return c.body(file.body, 200, headers);
 }
 
-/** The explorer: a static page at `/` whose data comes from POST /query with the user's key. */
+/**
+ * The explorer: a static page at `/` and its assets, open (they hold no
+ * tenant data); its data comes from POST /query with the user's key.
+ */
 export function createExplorerRouter() {
   const router = new Hono<AppEnv>();
   router.get("/", (c) => serve(c, "index.html"));

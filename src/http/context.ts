@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Tracer } from "@opentelemetry/api";
+import type { Context as OtelContext, Tracer } from "@opentelemetry/api";
 import type { Config } from "../config";
 import type { EventStore } from "../storage/event-store";
 import type { RateLimiter } from "../ratelimit/rate-limiter";
@@ -31,6 +31,8 @@ export interface AppVariables {
   tenantId: string;
   /** Set by the tracing middleware when tracing is on, for the request log line. */
   traceId?: string;
+  /** The request span's context, parent of the spans handlers open (tracing.ts withSpan). */
+  otelContext?: OtelContext;
   /** Set by handlers that ingest, for the request log line and metrics. */
   ingestStats?: { ingested: number; duplicates: number };
 }

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError } from "./api-error";
 import type { AppEnv } from "./context";
-import { findTooDeep } from "../ingest/json-depth";
+import { findTooDeep } from "../events/json-text";
 import { readBody } from "./read-body";
 import { zodIssuesToDetails } from "./router";
 

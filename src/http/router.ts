@@ -1,4 +1,5 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type createRoute } from "@hono/zod-openapi";
+import type { Handler } from "hono";
 import type { ZodError } from "zod";
 import { ApiError, type ErrorDetail } from "./api-error";
 import type { AppEnv } from "./context";
@@ -27,3 +28,15 @@ export type AppRouter = ReturnType<typeof createRouter>;
 
 /** The security requirement every protected route declares in the spec. */
 export const apiKeySecurity = [{ ApiKeyAuth: [] as string[] }];
+
+/**
+ * Documents `route` in the OpenAPI spec and serves it with a handler that
+ * reads its own body (read-body.ts, json-body.ts): gzip, NDJSON and
+ * protobuf bodies, and bodies the generic validator would skip when their
+ * Content-Type is not JSON. Routes whose input the validator can read use
+ * `router.openapi(route, handler)` instead.
+ */
+export function serveDocumented(router: AppRouter, route: ReturnType<typeof createRoute>, handler: Handler<AppEnv>) {
+  router.openAPIRegistry.registerPath(route);
+  router.on(route.method.toUpperCase(), route.getRoutingPath(), handler);
+}

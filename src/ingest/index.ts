@@ -1,12 +1,10 @@
-import { createRouter } from "../http/router";
-import { ingestEvents } from "./ingest.handlers";
+import { createRouter, serveDocumented } from "../http/router";
+import { handleIngest } from "./ingest.handlers";
 import { ingestRoute } from "./ingest.routes";
 
+/** POST /ingest: one event, a JSON array or NDJSON, maybe gzip, stored all or nothing. */
 export function createIngestRouter() {
   const router = createRouter();
-  // Documented through the registry but served by a plain handler: the body
-  // may be gzip or NDJSON, which the generic JSON validator cannot read.
-  router.openAPIRegistry.registerPath(ingestRoute);
-  router.post(ingestRoute.path, ingestEvents);
+  serveDocumented(router, ingestRoute, handleIngest);
   return router;
 }

@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
-import { withSpan } from "../observability/tracing";
+import { withSpan } from "../http/middleware/tracing";
 import { bodyFormat, parseEvents } from "./parse-events";
 import { readBody } from "../http/read-body";
 import { validateEvents } from "./validate-events";
 
-export async function ingestEvents(c: Context<AppEnv>) {
+export async function handleIngest(c: Context<AppEnv>) {
   const { config, store, now = Date.now } = c.get("deps");
 
   const format = bodyFormat(c.req.header("content-type"));

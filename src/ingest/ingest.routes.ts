@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../http/api-error";
 import { apiKeySecurity } from "../http/router";
-import { IngestBodySchema, IngestResponseSchema } from "./event-schema";
+import { IngestBodySchema, IngestResponseSchema } from "./ingest.schemas";
 
 /**
  * The ingest route as documented. Its body is read by the handler itself

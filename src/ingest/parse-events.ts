@@ -1,6 +1,6 @@
 import { ApiError } from "../http/api-error";
-import { MAX_PAYLOAD_DEPTH } from "./event-schema";
-import { findTooDeep } from "./json-depth";
+import { MAX_PAYLOAD_DEPTH } from "../events/limits";
+import { findTooDeep } from "../events/json-text";
 
 export type BodyFormat = "json" | "ndjson";
 

@@ -1,10 +1,11 @@
+import { EventSchema } from "../events/event-schema";
+import type { NewEvent } from "../events/event-types";
+import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "../events/limits";
+import { normalizeEvent } from "../events/normalize";
+import { numberExpansion, storedNumberLength } from "../events/stored-size";
+import { isCanonicalTimestamp, parseTimestamp } from "../events/timestamp";
 import type { ErrorDetail } from "../http/api-error";
-import type { NewEvent } from "../storage/event-store";
-import { EventSchema, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "./event-schema";
-import { numberExpansion, storedNumberLength } from "./stored-number";
-import { isCanonicalTimestamp, parseTimestamp } from "./timestamp";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_DETAILS = 100;
 
 export type ValidationOutcome =
@@ -18,7 +19,6 @@ export type ValidationOutcome =
 export function validateEvents(items: unknown[], now: number): ValidationOutcome {
   const events: NewEvent[] = new Array(items.length);
   const details: ErrorDetail[] = [];
-  const latest = now + DAY_MS;
 
   for (let index = 0; index < items.length && details.length < MAX_DETAILS; index++) {
     const parsed = EventSchema.safeParse(items[index]);
@@ -29,12 +29,6 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
       continue;
     }
     const { eventId, eventType, serviceName, timestamp, payload = {} } = parsed.data;
-
-    const ms = parseTimestamp(timestamp);
-    if (ms < 0 || ms > latest) {
-      details.push({ index, path: "timestamp", message: "must be between 1970-01-01T00:00:00Z and 24 hours from now" });
-      continue;
-    }
     const inspection = inspectPayload(payload);
     if (inspection.problem) {
       details.push({ index, ...inspection.problem });
@@ -46,9 +40,21 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
       details.push({ index, ...oversizeProblem(storedBytes, inspection) });
       continue;
     }
-    // Most clients already send toISOString()'s form; only others are rewritten.
-    const stored = isCanonicalTimestamp(timestamp) ? timestamp : new Date(ms).toISOString();
-    events[index] = { eventId, eventType, serviceName, timestamp: stored, payloadJson, payloadBytes: storedBytes };
+    const normalized = normalizeEvent(
+      {
+        eventId,
+        eventType,
+        serviceName,
+        timestampMs: parseTimestamp(timestamp),
+        // Most clients already send toISOString()'s form; only others are rewritten.
+        timestampText: isCanonicalTimestamp(timestamp) ? timestamp : undefined,
+        payloadJson,
+        payloadBytes: storedBytes,
+      },
+      now,
+    );
+    if (normalized.problem) details.push({ index, ...normalized.problem });
+    else events[index] = normalized.event;
   }
   return details.length > 0 ? { ok: false, details } : { ok: true, events };
 }

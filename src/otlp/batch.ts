@@ -3,16 +3,15 @@
  * keeps it within the store's limits, derives event ids and timestamps, and
  * counts the records that cannot be stored (reported as partial success).
  */
-import type { EventType, NewEvent } from "../storage/event-store.ts";
+import type { EventType, NewEvent } from "../events/event-types.ts";
+import { MAX_SERVICE_NAME_LENGTH } from "../events/limits.ts";
+import { normalizeEvent } from "../events/normalize.ts";
 import { OtlpTooLargeError } from "./errors.ts";
 import type { ExportRequest } from "./export-request.ts";
 import { fitAttributes, fitPayload } from "./fit-payload.ts";
 import { cleanString, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
 
 export const UNKNOWN_SERVICE = "unknown_service";
-const MAX_SERVICE_NAME = 128;
-/** The store refuses timestamps later than now + 24h. */
-const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Resource and scope are copied into every record's payload, so each is
@@ -60,7 +59,7 @@ function serviceNameOf(attributes: JsonObject): string {
   if (v === undefined || v === null || v === "") return UNKNOWN_SERVICE;
   // Strings are already clean; other AnyValue kinds are coerced as a courtesy.
   const name = typeof v === "string" ? v : cleanString(typeof v === "object" ? JSON.stringify(v) : String(v));
-  return truncateString(name, MAX_SERVICE_NAME);
+  return truncateString(name, MAX_SERVICE_NAME_LENGTH);
 }
 
 export function readEnvelope(
@@ -137,7 +136,7 @@ export class EventBatch {
   private rejected = 0;
   private bytes = 0;
   private readonly reasons = new Map<string, number>();
-  private readonly maxMs = Date.now() + MAX_FUTURE_MS;
+  private readonly now = Date.now();
 
   constructor(
     private readonly eventType: EventType,
@@ -157,22 +156,23 @@ export class EventBatch {
    * so two records that differ only in what was cut stay two events.
    */
   add(envelope: Envelope, time: UnixNanos, record: JsonObject, eventId: string | null): void {
-    if (time.ms > this.maxMs) {
-      this.reject("timestamp more than 24h in the future");
-      return;
-    }
     const received = spliceEnvelope(record, envelope);
     const payload = fitPayload(received);
+    const normalized = normalizeEvent(
+      {
+        eventId: eventId ?? sha256Hex(envelope.receivedDigest ? `${received}${envelope.receivedDigest}` : received),
+        eventType: this.eventType,
+        serviceName: envelope.serviceName,
+        timestampMs: time.ms,
+        payloadJson: payload.json,
+        payloadBytes: payload.bytes,
+      },
+      this.now,
+    );
+    if (normalized.problem) return this.reject(`${normalized.problem.path} ${normalized.problem.message}`);
     this.bytes += payload.bytes;
     if (this.bytes > this.maxEventBytes) throw OtlpTooLargeError.bytes(this.maxEventBytes);
-    this.events.push({
-      eventId: eventId ?? sha256Hex(envelope.receivedDigest ? `${received}${envelope.receivedDigest}` : received),
-      eventType: this.eventType,
-      serviceName: envelope.serviceName,
-      timestamp: new Date(time.ms).toISOString(),
-      payloadJson: payload.json,
-      payloadBytes: payload.bytes,
-    });
+    this.events.push(normalized.event);
   }
 
   result(): DecodeResult {

@@ -2,7 +2,7 @@
  * OTLP/HTTP request bodies → store events. The HTTP layer has already undone
  * any Content-Encoding; it picks the encoding with `encodingFromContentType`.
  */
-import { findTooDeep } from "../ingest/json-depth.ts";
+import { findTooDeep } from "../events/json-text.ts";
 import { countRecords, type DecodeResult, type ExportLimits } from "./batch.ts";
 import { OtlpDecodeError, OtlpTooLargeError } from "./errors.ts";
 import { fromJson, fromProtobuf, type ExportRequest, type SignalFields } from "./export-request.ts";

@@ -3,8 +3,8 @@
  * rejecting the record: telemetry with one huge attribute (a stack trace, a
  * request body) is still worth storing, minus the bulk, with a note saying so.
  */
-import { MAX_PAYLOAD_BYTES } from "../ingest/event-schema.ts";
-import { storedJsonBytes } from "../ingest/json-numbers.ts";
+import { MAX_PAYLOAD_BYTES } from "../events/limits.ts";
+import { storedJsonBytes } from "../events/stored-size.ts";
 import type { JsonObject, JsonValue } from "./values.ts";
 
 const MAX_STRING_AFTER_TRUNCATION = 1024;

@@ -5,7 +5,7 @@ import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { toApiError } from "../http/error-handler";
 import { readBody } from "../http/read-body";
-import { withSpan } from "../observability/tracing";
+import { withSpan } from "../http/middleware/tracing";
 import { contentTypeFor, encodingFromContentType } from "./content-type";
 import { decodeOtlpRequest, type ExportLimits, type OtlpSignal } from "./decode";
 import { OtlpDecodeError, OtlpTooLargeError } from "./errors";

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "../http/api-error";
 import { zodIssuesToDetails } from "../http/router";
-import { EventIdSchema, EventTypeSchema, ServiceNameSchema, TimestampSchema } from "../ingest/event-schema";
-import { parseTimestamp } from "../ingest/timestamp";
+import { EventIdSchema, EventTypeSchema, ServiceNameSchema, TimestampSchema } from "../events/event-schema";
+import { parseTimestamp } from "../events/timestamp";
 import { LimitSchema } from "./query.schemas";
 
 /**

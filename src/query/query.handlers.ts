@@ -2,15 +2,17 @@ import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { readJsonBody } from "../http/json-body";
-import { MIN_TIME_MS, parseTimestamp } from "../ingest/timestamp";
-import { withSpan } from "../observability/tracing";
-import { BUCKET_MINUTES, type EventFilter, type PageRequest } from "../storage/event-store";
+import { MIN_TIME_MS } from "../events/limits";
+import { parseTimestamp } from "../events/timestamp";
+import { withSpan } from "../http/middleware/tracing";
+import { BUCKET_MINUTES } from "../events/event-types";
+import type { EventFilter, PageRequest } from "../storage/event-store";
 import { decodeCursor, encodeCursor, type CursorState } from "./cursor";
 import { DEFAULT_LIMIT, MAX_BUCKETS, MAX_QUERY_BODY_BYTES, QueryRequestSchema, type QueryRequest } from "./query.schemas";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function queryEvents(c: Context<AppEnv>) {
+export async function handleQuery(c: Context<AppEnv>) {
   const query = await readJsonBody(c, QueryRequestSchema, MAX_QUERY_BODY_BYTES);
   const { store, now = Date.now } = c.get("deps");
   const tenantId = c.get("tenantId");

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { EventTypeSchema, ServiceNameSchema, TimestampSchema } from "../ingest/event-schema";
-import { parseTimestamp } from "../ingest/timestamp";
+import { EventTypeSchema, ServiceNameSchema, TimestampSchema } from "../events/event-schema";
+import { INTERVALS } from "../events/event-types";
+import { parseTimestamp } from "../events/timestamp";
 
 export const GROUP_BY = ["service", "eventType"] as const;
-export const INTERVALS = ["1m", "5m", "1h", "1d"] as const;
 /** A time series may have at most this many buckets (e.g. 1m over 7 days is 10 080). */
 export const MAX_BUCKETS = 20_000;
 export const DEFAULT_LIMIT = 100;
@@ -106,3 +106,7 @@ export const TimeBucketsSchema = z
 export const QueryResponseSchema = z
   .union([EventsPageSchema, GroupCountsSchema, TimeBucketsSchema])
   .openapi("QueryResponse");
+
+export type EventsPage = z.infer<typeof EventsPageSchema>;
+export type GroupCounts = z.infer<typeof GroupCountsSchema>;
+export type TimeBuckets = z.infer<typeof TimeBucketsSchema>;

@@ -15,7 +15,7 @@ type ScriptReply = [admitted: number, countBefore: number, oldestUs: number, now
  * Checks of one tenant sent in one script call at most. ZADD receives two
  * arguments per admitted request through Lua's unpack, whose stack is small.
  */
-const MAX_BATCH = 256;
+const MAX_CHECKS_PER_CALL = 256;
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
@@ -121,7 +121,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
     }
     const queued = waiting.get(key)!;
     if (queued.length === 0) waiting.delete(key);
-    else void send(key, queued.splice(0, MAX_BATCH));
+    else void send(key, queued.splice(0, MAX_CHECKS_PER_CALL));
   }
 
   async function health(): Promise<"ok" | "degraded"> {

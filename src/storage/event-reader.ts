@@ -1,5 +1,6 @@
 import { countRows, seekOffset } from "./count-query";
-import { BUCKET_MINUTES, type EventFilter, type EventPage, type GroupBy, type PageRequest, type TimeBucket, type BucketInterval } from "./event-store";
+import { BUCKET_MINUTES, type BucketInterval } from "../events/event-types";
+import type { EventFilter, EventPage, GroupBy, PageRequest, TimeBucket } from "./event-store";
 import { SEEK_MIN_OFFSET } from "./offset-seek";
 import { pageOfEvents } from "./page-query";
 import type { TenantScope } from "./tenant-scope";

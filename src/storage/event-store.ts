@@ -3,33 +3,7 @@
  * `createPostgresEventStore` implements it for a real PostgreSQL and for the
  * embedded PGlite store alike (both are reached through the same client).
  */
-export type EventType = "log" | "metric" | "trace";
-
-/** A validated event ready to be written. */
-export interface NewEvent {
-  eventId: string;
-  eventType: EventType;
-  serviceName: string;
-  /** UTC ISO-8601 with millisecond precision, e.g. 2026-01-02T03:04:05.678Z. */
-  timestamp: string;
-  /** The payload already serialized as JSON text (validated: no NUL, no lone surrogates, finite numbers). */
-  payloadJson: string;
-  /**
-   * The payload's size as stored: its UTF-8 JSON with numbers counted as the
-   * exact decimals jsonb keeps. Pages are cut to a byte budget by it.
-   */
-  payloadBytes: number;
-}
-
-/** An event as read back. */
-export interface StoredEvent {
-  eventId: string;
-  eventType: EventType;
-  serviceName: string;
-  timestamp: string;
-  payload: Record<string, unknown>;
-  receivedAt: string;
-}
+import type { BucketInterval, EventType, NewEvent, StoredEvent } from "../events/event-types";
 
 export interface IngestResult {
   ingested: number;
@@ -45,10 +19,6 @@ export interface EventFilter {
 }
 
 export type GroupBy = "service" | "eventType";
-
-/** Bucket widths for time series; each is a whole number of minutes. */
-export const BUCKET_MINUTES = { "1m": 1, "5m": 5, "1h": 60, "1d": 1440 } as const;
-export type BucketInterval = keyof typeof BUCKET_MINUTES;
 
 export interface TimeBucket {
   /** Start of the bucket, UTC ISO; buckets are aligned to the epoch. */

@@ -1,7 +1,8 @@
 import type { Sql } from "postgres";
 import { ConnectionGate } from "./connection-gate";
 import { translateStorageError } from "./errors";
-import type { IngestResult, NewEvent } from "./event-store";
+import type { NewEvent } from "../events/event-types";
+import type { IngestResult } from "./event-store";
 import { GroupCommitter } from "./group-commit";
 import { writeRows } from "./write-sql";
 

@@ -1,5 +1,6 @@
 import { StorageUnavailableError } from "./errors";
-import type { IngestResult, NewEvent } from "./event-store";
+import type { NewEvent } from "../events/event-types";
+import type { IngestResult } from "./event-store";
 
 /**
  * Group commit for small requests. Many clients send one event or a few per

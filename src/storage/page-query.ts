@@ -1,4 +1,5 @@
-import type { EventFilter, EventPage, EventType, PageRequest, StoredEvent } from "./event-store";
+import type { EventType, StoredEvent } from "../events/event-types";
+import type { EventFilter, EventPage, PageRequest } from "./event-store";
 import { filterClause, instant } from "./sql-filters";
 import type { Db } from "./write-sql";
 

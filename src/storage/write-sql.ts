@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from "postgres";
-import type { NewEvent } from "./event-store";
+import type { NewEvent } from "../events/event-types";
 
 /**
  * The statements that write events (sql/006): kept apart from the writer so

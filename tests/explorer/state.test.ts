@@ -1,8 +1,10 @@
 /** The explorer's URL state and bucket choice, without a browser. */
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_STATE, parseState, pickInterval, resolveWindow, toSearch } from "../../src/explorer/page/state";
-import { isExplorerPath } from "../../src/explorer";
-import { isOpenPath } from "../../src/http/middleware/auth";
+import { createApp } from "../../src/app";
+import { createLogger } from "../../src/observability/logger";
+import { createMemoryRateLimiter } from "../../src/ratelimit";
+import { testConfig } from "../support/harness";
 
 const span = (ms: number) => ({ start: new Date(0), end: new Date(ms) });
 const MIN = 60_000;
@@ -35,9 +37,13 @@ describe("explorer state", () => {
     expect(pickInterval(span(365 * 24 * 60 * MIN)).name).toBe("1d");
   });
 
-  test("the page and its assets are open paths; the API is not", () => {
-    for (const path of ["/", "/explorer/app.js", "/explorer/styles.css"]) expect(isOpenPath(path) && isExplorerPath(path)).toBe(true);
-    for (const path of ["/query", "/ingest", "/explorer", "/index.html"]) expect(isExplorerPath(path)).toBe(false);
-    expect(isOpenPath("/query")).toBe(false);
+  test("the page and its assets are open; the API and anything else need a key", async () => {
+    // Routing only: a store that is never reached.
+    const store = new Proxy({}, { get: () => { throw new Error("the store must not be reached"); } });
+    const app = createApp({ config: testConfig(), store: store as never, limiter: createMemoryRateLimiter({ limit: 100, windowMs: 60_000 }), logger: createLogger({ level: "silent" }) });
+    for (const path of ["/", "/explorer/app.js", "/explorer/styles.css"]) expect((await app.request(path)).status).toBe(200);
+    for (const path of ["/query", "/ingest", "/explorer", "/index.html", "/v1/traces"]) {
+      expect((await app.request(path, { method: path === "/explorer" || path === "/index.html" ? "GET" : "POST" })).status).toBe(401);
+    }
   });
 });

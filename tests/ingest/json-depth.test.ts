@@ -4,7 +4,7 @@
  * quotes, backslashes, brackets and non-ASCII characters.
  */
 import { expect, test } from "bun:test";
-import { findTooDeep } from "../../src/ingest/json-depth";
+import { findTooDeep } from "../../src/events/json-text";
 
 /** Depth of a parsed value: scalars 0, each array or object level adds 1. */
 function depthOf(value: unknown): number {

@@ -6,8 +6,8 @@
  * page of events at a byte budget instead of answering with gigabytes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { storedNumberLength } from "../../src/ingest/stored-number";
-import { jsonNumberExpansion } from "../../src/ingest/json-numbers";
+import { storedNumberLength } from "../../src/events/stored-size";
+import { jsonNumberExpansion } from "../../src/events/stored-size";
 import { PAGE_BYTE_BUDGET } from "../../src/storage/page-query";
 import { buildApp, freshTenants, makeEvent, postJson, testStores, wideWindow, type StoreHandle } from "../support/harness";
 

@@ -4,7 +4,7 @@
  * have (which Date.parse rolls over into the next month).
  */
 import { expect, test } from "bun:test";
-import { ISO_WITH_OFFSET, parseTimestamp } from "../../src/ingest/timestamp";
+import { ISO_WITH_OFFSET, parseTimestamp } from "../../src/events/timestamp";
 
 function seeded(seed: number) {
   return () => {

@@ -27,8 +27,8 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from "@opentelemetry/sdk-trace-base";
-import type { NewEvent } from "../../src/storage/event-store.ts";
-import { decodeOtlpRequest, type OtlpEncoding, type OtlpSignal } from "../../src/otlp/index.ts";
+import type { NewEvent } from "../../src/events/event-types.ts";
+import { decodeOtlpRequest, type OtlpEncoding, type OtlpSignal } from "../../src/otlp/decode.ts";
 
 export const RESOURCE_ATTRIBUTES = {
   "service.name": "checkout",

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { OtlpDecodeError, type OtlpSignal } from "../../src/otlp/index.ts";
+import type { OtlpSignal } from "../../src/otlp/decode.ts";
+import { OtlpDecodeError } from "../../src/otlp/errors.ts";
 import { decodeEvents, jsonBody } from "./fixtures.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { decodeOtlpRequest } from "../../src/otlp/index.ts";
+import { decodeOtlpRequest } from "../../src/otlp/decode.ts";
 import { ExportMetricsServiceRequest } from "../../src/otlp/schema.ts";
 import { decodeEvents, jsonBody, meterWithCollector, payloadOf, serialize } from "./fixtures.ts";
 

@@ -5,7 +5,8 @@ import {
   JsonTraceSerializer,
 } from "@opentelemetry/otlp-transformer";
 import { expect, test } from "bun:test";
-import { encodeExportResponse, encodeRpcStatus, encodingFromContentType } from "../../src/otlp/index.ts";
+import { encodingFromContentType } from "../../src/otlp/content-type.ts";
+import { encodeExportResponse, encodeRpcStatus } from "../../src/otlp/response.ts";
 import { RpcStatus } from "../../src/otlp/schema.ts";
 
 const bytes = (b: Uint8Array | string) => (typeof b === "string" ? new TextEncoder().encode(b) : b);

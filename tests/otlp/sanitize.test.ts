@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { MAX_PAYLOAD_BYTES } from "../../src/ingest/event-schema.ts";
+import { MAX_PAYLOAD_BYTES } from "../../src/events/limits.ts";
 import { ExportLogsServiceRequest } from "../../src/otlp/schema.ts";
 import { decodeEvents, jsonBody, payloadOf } from "./fixtures.ts";
 

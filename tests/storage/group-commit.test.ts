@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { GroupCommitter } from "../../src/storage/group-commit";
-import type { NewEvent } from "../../src/storage/event-store";
+import type { NewEvent } from "../../src/events/event-types";
 
 const event = (id: string): NewEvent => ({
   eventId: id,

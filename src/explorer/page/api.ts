@@ -1,32 +1,10 @@
 /** The one call the explorer makes: POST /query with the user's key in X-API-Key. */
 
-export interface StoredEvent {
-  eventId: string;
-  eventType: string;
-  serviceName: string;
-  timestamp: string;
-  payload: Record<string, unknown>;
-  receivedAt: string;
-}
-export interface EventsPage {
-  data: StoredEvent[];
-  pagination: { page: number; limit: number; total: number; totalPages: number; hasNext: boolean; hasPrev: boolean };
-  nextCursor: string | null;
-}
-export interface GroupCounts {
-  data: { key: string; count: number }[];
-  total: number;
-}
-export interface Bucket {
-  bucket: string;
-  key?: string;
-  count: number;
-}
-export interface TimeBuckets {
-  interval: string;
-  data: Bucket[];
-  total: number;
-}
+// The answers' types come from the schemas the server validates and documents them with.
+export type { StoredEvent } from "../../events/event-types";
+export type { EventsPage, GroupCounts, TimeBuckets } from "../../query/query.schemas";
+import type { TimeBuckets } from "../../query/query.schemas";
+export type Bucket = TimeBuckets["data"][number];
 
 export type ProblemKind = "unauthorized" | "rate_limited" | "unreachable" | "unavailable" | "invalid" | "failed";
 

@@ -3,8 +3,9 @@
  * view can be shared and reloaded. The API key is never part of it.
  */
 
-export const EVENT_TYPES = ["log", "metric", "trace"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+import { BUCKET_MINUTES, EVENT_TYPES, type EventType } from "../../events/event-types";
+
+export { EVENT_TYPES, type EventType };
 
 export const PRESETS = { "15m": 15 * 60_000, "1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 } as const;
 export type Preset = keyof typeof PRESETS;
@@ -65,12 +66,12 @@ export function resolveWindow(state: ViewState, now = Date.now()): TimeWindow {
   return { start: new Date(now - span), end: new Date(now) };
 }
 
-export const INTERVALS = [
-  { name: "1m", ms: 60_000, label: "minute" },
-  { name: "5m", ms: 300_000, label: "5 minutes" },
-  { name: "1h", ms: 3_600_000, label: "hour" },
-  { name: "1d", ms: 86_400_000, label: "day" },
-] as const;
+const INTERVAL_LABELS = { "1m": "minute", "5m": "5 minutes", "1h": "hour", "1d": "day" } as const;
+export const INTERVALS = Object.entries(BUCKET_MINUTES).map(([name, minutes]) => ({
+  name: name as keyof typeof BUCKET_MINUTES,
+  ms: minutes * 60_000,
+  label: INTERVAL_LABELS[name as keyof typeof BUCKET_MINUTES],
+}));
 export type Interval = (typeof INTERVALS)[number];
 
 /** The finest bucket width that keeps the chart readable (15 min→1m, 1 h→1m, 24 h→5m, 7 d→1h). */

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { withSpan } from "../../observability/tracing";
+import { withSpan } from "./tracing";
 import { ApiError } from "../api-error";
 import type { AppEnv } from "../context";
 

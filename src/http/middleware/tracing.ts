@@ -3,15 +3,14 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
-  type Context as OtelContext,
   type Span,
   type Tracer,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../http/context";
-import { matchedRoute } from "../http/middleware/request-log";
+import type { AppEnv } from "../context";
+import { matchedRoute } from "../route-name";
 
 /**
  * Request tracing without global state: the tracer is handed in through deps,
@@ -25,8 +24,6 @@ const headerGetter = {
   get: (headers: Headers, key: string) => headers.get(key) ?? undefined,
 };
 
-const SPAN_CONTEXT = "otelContext" as const;
-
 export const tracing = createMiddleware<AppEnv>(async function tracing(c, next) {
   const tracer = c.get("deps").tracer;
   if (!tracer) return next();
@@ -34,7 +31,7 @@ export const tracing = createMiddleware<AppEnv>(async function tracing(c, next) 
   const parent = propagator.extract(otelContext.active(), c.req.raw.headers, headerGetter);
   const span = tracer.startSpan(`${c.req.method} ${c.req.path}`, { kind: SpanKind.SERVER }, parent);
   const spanContext = trace.setSpan(parent, span);
-  (c as unknown as { set(key: string, value: unknown): void }).set(SPAN_CONTEXT, spanContext);
+  c.set("otelContext", spanContext);
   c.set("traceId", span.spanContext().traceId);
   try {
     await next();
@@ -62,7 +59,7 @@ export async function withSpan<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const tracer: Tracer | undefined = c.get("deps").tracer;
-  const parent = (c as unknown as { get(key: string): OtelContext | undefined }).get(SPAN_CONTEXT);
+  const parent = c.get("otelContext");
   if (!tracer || !parent) return work();
   const span: Span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
   try {

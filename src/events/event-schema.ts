@@ -1,20 +1,20 @@
 import { z } from "@hono/zod-openapi";
-import { isSupportedTime, ISO_WITH_OFFSET, parseTimestamp, TIME_RANGE_MESSAGE } from "./timestamp";
+import { EVENT_TYPES } from "./event-types";
+import {
+  isSupportedTime,
+  MAX_ID_LENGTH,
+  MAX_PAYLOAD_BYTES,
+  MAX_PAYLOAD_DEPTH,
+  MAX_SERVICE_NAME_LENGTH,
+  storableTextProblem,
+  TIME_RANGE_MESSAGE,
+} from "./limits";
+import { ISO_WITH_OFFSET, parseTimestamp } from "./timestamp";
 
 /**
  * The event as clients send it. This one schema validates /ingest bodies and
- * documents them in the OpenAPI spec; the storage type follows from it.
+ * query filters and documents them in the OpenAPI spec.
  */
-export const EVENT_TYPES = ["log", "metric", "trace"] as const;
-export const MAX_PAYLOAD_BYTES = 64 * 1024;
-export const MAX_PAYLOAD_DEPTH = 32;
-
-/** Strings PostgreSQL can store: no NUL character, no lone UTF-16 surrogate. */
-export function storableTextProblem(value: string): string | undefined {
-  if (value.includes("\u0000")) return "must not contain the NUL character (\\u0000)";
-  if (!value.isWellFormed()) return "must not contain lone UTF-16 surrogates";
-  return undefined;
-}
 
 export const storableText = (max: number) =>
   z
@@ -36,8 +36,8 @@ export const TimestampSchema = z
   .refine((value) => isSupportedTime(parseTimestamp(value)), TIME_RANGE_MESSAGE)
   .openapi({ format: "date-time", example: "2026-11-27T08:00:00.000Z" });
 
-export const EventIdSchema = storableText(128).openapi({ description: "Unique per tenant; a repeated id is a duplicate", example: "evt-0001" });
-export const ServiceNameSchema = storableText(128).openapi({ example: "checkout" });
+export const EventIdSchema = storableText(MAX_ID_LENGTH).openapi({ description: "Unique per tenant; a repeated id is a duplicate", example: "evt-0001" });
+export const ServiceNameSchema = storableText(MAX_SERVICE_NAME_LENGTH).openapi({ example: "checkout" });
 
 export const PayloadSchema = z
   .custom<Record<string, unknown>>(
@@ -62,15 +62,3 @@ export const EventSchema = z
   .openapi("Event");
 
 export type EventInput = z.infer<typeof EventSchema>;
-
-export const IngestBodySchema = z
-  .union([EventSchema, z.array(EventSchema).min(1)])
-  .openapi("IngestBody", { description: "One event or an array of events; or NDJSON, one event per line" });
-
-export const IngestResponseSchema = z
-  .object({
-    ingested: z.number().int().openapi({ description: "Events newly stored" }),
-    duplicates: z.number().int().openapi({ description: "Events already stored, or repeated within the request" }),
-    message: z.string().openapi({ example: "Events ingested successfully" }),
-  })
-  .openapi("IngestResponse");
