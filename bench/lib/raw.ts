@@ -1,4 +1,5 @@
 import postgres, { type Sql } from "postgres";
+import { storedJsonBytes } from "../../src/events/stored-size";
 import { ingestBatch, type EventColumns } from "../../src/storage/write-sql";
 import { makeEvents } from "./data";
 import { runLoad, type LoadResult } from "./load";
@@ -46,7 +47,7 @@ function makeTemplates(count: number, batch: number, spreadMs: number): Template
       services: events.map((e) => e.serviceName),
       timestamps: events.map((e) => e.timestamp),
       payloads: `[${events.map((e) => e.payloadJson).join(",")}]`,
-      sizes: events.map((e) => Buffer.byteLength(e.payloadJson)),
+      sizes: events.map((e) => storedJsonBytes(e.payloadJson)),
     };
   });
 }

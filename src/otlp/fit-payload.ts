@@ -8,6 +8,9 @@ import { storedJsonBytes } from "../events/stored-size.ts";
 import type { JsonObject, JsonValue } from "./values.ts";
 
 const MAX_STRING_AFTER_TRUNCATION = 1024;
+const LAST_RESORT_STRING = 200;
+/** A trimmed resource or scope names this many of the attributes it dropped, and counts the rest. */
+const MAX_LISTED_KEYS = 20;
 
 export interface FittedPayload {
   json: string;
@@ -55,41 +58,56 @@ function shrink(payload: JsonObject, limit: number): FittedPayload {
  * For a resource or scope, `{attributes, ...}` copied into every record:
  * past `limit`, long strings are cut to 1 KiB, then the largest attributes
  * dropped one by one (never service.name), so what stays still says where
- * the record came from. The `truncated` note lists the dropped keys.
+ * the record came from. The `truncated` note counts the dropped attributes
+ * and names the first few.
  */
 export function fitAttributes(json: string, limit: number): string {
   if (storedJsonBytes(json) <= limit) return json;
   const counter = { n: 0 };
   const holder = truncateStrings(JSON.parse(json) as JsonObject, counter) as JsonObject;
   const attributes = (holder.attributes ?? {}) as JsonObject;
-  const note = { reason: `exceeded ${limit} bytes`, truncatedStrings: counter.n, droppedAttributes: [] as string[] };
+  const note = { reason: `exceeded ${limit} bytes`, truncatedStrings: counter.n, droppedAttributes: 0, droppedKeys: [] as string[] };
   holder.truncated = note;
-  const sizes = Object.keys(attributes)
+  // Sizes measured once: dropping one by one and measuring again would cost
+  // the square of the attribute count.
+  const entries = Object.keys(attributes)
     .filter((key) => key !== "service.name")
-    .map((key) => ({ key, size: JSON.stringify(attributes[key]).length + key.length }))
+    .map((key) => ({ key, size: storedJsonBytes(`${JSON.stringify(key)}:${JSON.stringify(attributes[key])},`) }))
     .sort((a, b) => b.size - a.size);
-  let out = JSON.stringify(holder);
-  for (const { key } of sizes) {
-    if (storedJsonBytes(out) <= limit) break;
+  const drop = (at: number) => {
+    const { key } = entries[at]!;
     delete attributes[key];
-    note.droppedAttributes.push(key);
+    note.droppedAttributes++;
+    if (note.droppedKeys.length < MAX_LISTED_KEYS) note.droppedKeys.push(key);
+  };
+  let next = 0;
+  // Drop by the measured sizes, then by the exact text (the note grows as it names keys).
+  for (let bytes = storedJsonBytes(JSON.stringify(holder)); bytes > limit && next < entries.length; next++) {
+    bytes -= entries[next]!.size;
+    drop(next);
+  }
+  let out = JSON.stringify(holder);
+  for (; storedJsonBytes(out) > limit && next < entries.length; next++) {
+    drop(next);
     out = JSON.stringify(holder);
   }
+  // Still over (long names, versions, URLs): every string to a few hundred characters.
+  if (storedJsonBytes(out) > limit) out = JSON.stringify(truncateStrings(holder, counter, LAST_RESORT_STRING));
   return out;
 }
 
-function truncateStrings(v: JsonValue, counter: { n: number }): JsonValue {
+function truncateStrings(v: JsonValue, counter: { n: number }, max = MAX_STRING_AFTER_TRUNCATION): JsonValue {
   if (typeof v === "string") {
-    if (v.length <= MAX_STRING_AFTER_TRUNCATION) return v;
+    if (v.length <= max) return v;
     counter.n++;
     // Slicing may split a surrogate pair; toWellFormed repairs the cut.
-    return `${v.slice(0, MAX_STRING_AFTER_TRUNCATION).toWellFormed()}…`;
+    return `${v.slice(0, max).toWellFormed()}…`;
   }
-  if (Array.isArray(v)) return v.map((x) => truncateStrings(x, counter));
+  if (Array.isArray(v)) return v.map((x) => truncateStrings(x, counter, max));
   if (v !== null && typeof v === "object") {
     const out: JsonObject = Object.create(null);
     for (const key of Object.keys(v)) {
-      out[truncateStrings(key, counter) as string] = truncateStrings(v[key]!, counter);
+      out[truncateStrings(key, counter, max) as string] = truncateStrings(v[key]!, counter, max);
     }
     return out;
   }

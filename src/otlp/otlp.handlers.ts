@@ -77,9 +77,11 @@ function decode(...args: Parameters<typeof decodeOtlpRequest>) {
  */
 export const otlpErrors = createMiddleware<AppEnv>(async function otlpErrors(c, next) {
   await next();
-  if (!c.error) return;
+  // An unknown /v1/* path is answered by the app's not-found handler, which throws nothing.
+  const error = c.error ?? (c.res.status === 404 ? new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`) : undefined);
+  if (!error) return;
   const encoding = encodingFromContentType(c.req.header("content-type")) ?? "json";
-  const { status, rpcCode, message } = describeFailure(c.error);
+  const { status, rpcCode, message } = describeFailure(error);
   const encoded = encodeRpcStatus(encoding, rpcCode, message);
   c.res = c.body(encoded.body as Uint8Array<ArrayBuffer>, status as 400, { "Content-Type": encoded.contentType ?? contentTypeFor(encoding) });
 });

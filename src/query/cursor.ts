@@ -27,7 +27,8 @@ const CursorSchema = z
     eventType: EventTypeSchema.optional(),
     serviceName: ServiceNameSchema.optional(),
     limit: LimitSchema,
-    page: z.number().int().min(2).max(Number.MAX_SAFE_INTEGER),
+    // Only reported back; a cursor never grows it past what the next one may hold.
+    page: z.number().int().min(2).max(Number.MAX_SAFE_INTEGER - 1),
     after: z.object({ timestamp: TimestampSchema, eventId: EventIdSchema }).strict(),
   })
   .strict()
@@ -68,7 +69,13 @@ export function decodeCursor(cursor: string, tenantId: string): CursorState {
   if (tenant !== fingerprint(tenantId)) {
     throw invalid([{ path: "cursor", message: "was issued to another tenant" }]);
   }
-  return state;
+  // Only instants go on from here, rewritten in the stored form: the text a
+  // forger wrote (an offset of +20:00, nine fraction digits) never reaches SQL.
+  return { ...state, after: { ...state.after, timestamp: canonical(state.after.timestamp) }, startTime: canonical(state.startTime), endTime: canonical(state.endTime) };
+}
+
+function canonical(timestamp: string): string {
+  return new Date(parseTimestamp(timestamp)).toISOString();
 }
 
 function invalid(details: { path: string; message: string }[]) {

@@ -53,7 +53,7 @@ export async function handleQuery(c: Context<AppEnv>) {
           ...(filter.eventType ? { eventType: filter.eventType } : {}),
           ...(filter.serviceName ? { serviceName: filter.serviceName } : {}),
           limit: page.limit,
-          page: page.page + 1,
+          page: Math.min(page.page + 1, Number.MAX_SAFE_INTEGER - 1),
           after: { timestamp: last.timestamp, eventId: last.eventId },
         })
       : null;

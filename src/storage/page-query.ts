@@ -36,14 +36,14 @@ export async function pageOfEvents(tx: Db, filter: EventFilter, limit: number, o
            CASE WHEN kept THEN payload END AS payload, kept
     FROM (
       SELECT *, (row_number() OVER newest <= ${limit}
-                 AND (sum(size) OVER newest - size < ${PAGE_BYTE_BUDGET} OR row_number() OVER newest = 1)) AS kept
+                 AND (sum(size) OVER newest <= ${PAGE_BYTE_BUDGET} OR row_number() OVER newest = 1)) AS kept
       FROM (
         SELECT event_id, event_type, service_name, ts, payload, received_at,
                coalesce(payload_size, octet_length(payload::text)) AS size
         FROM events
         WHERE ${filterClause(tx, filter)}
           AND ts BETWEEN ${instant(tx, filter.startTime)} AND ${instant(tx, filter.endTime)}
-          ${after ? tx`AND (ts, event_id) < (${after.timestamp}::text::timestamptz, ${after.eventId})` : tx``}
+          ${after ? tx`AND (ts, event_id) < (${instant(tx, new Date(after.timestamp))}, ${after.eventId})` : tx``}
         ORDER BY ts DESC, event_id DESC
         LIMIT ${limit + 1}
         ${offset > 0 ? tx`OFFSET ${offset}` : tx``}

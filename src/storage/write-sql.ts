@@ -103,9 +103,9 @@ interface InsertedRow {
 }
 
 function insertChunk(tx: TransactionSql, tenantId: string, appRole: string | undefined, c: EventColumns) {
-  // ts as text: it goes straight back to count_events.
+  // ts as UTC text: it goes straight back to count_events, whatever the session's DateStyle.
   return tx<InsertedRow[]>`
-    SELECT event_id, event_type, service_name, ts::text AS ts
+    SELECT event_id, event_type, service_name, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
     FROM insert_events(
       ${tenantId}, ${appRole ?? null},
       ${c.ids}::text[], ${c.types}::text[], ${c.services}::text[], ${c.timestamps}::text[]::timestamptz[],

@@ -67,10 +67,11 @@ describeOnStores("stored payload size", (suite) => {
     for (let i = 0; i < events.length; i += 25) {
       expect((await postJson(app, "/ingest", events.slice(i, i + 25), tenants.a.key)).status).toBe(200);
     }
-    const perPage = Math.floor(PAGE_BYTE_BUDGET / (60 * 1024 + 20)) + 1;
+    const size = Buffer.byteLength(JSON.stringify(events[0]!.payload));
     const first = (await (await postJson(app, "/query", { ...wideWindow(), limit: 100 }, tenants.a.key)).json()) as any;
-    expect(first.data.length).toBeLessThan(100);
-    expect(first.data.length).toBeGreaterThanOrEqual(perPage - 1);
+    // As many whole payloads as the budget holds, and not one more.
+    expect(first.data.length).toBe(Math.floor(PAGE_BYTE_BUDGET / size));
+    expect(first.data.reduce((sum: number, e: any) => sum + Buffer.byteLength(JSON.stringify(e.payload)), 0)).toBeLessThanOrEqual(PAGE_BYTE_BUDGET);
     expect(first.pagination).toMatchObject({ total: 100, limit: 100, hasNext: true, truncated: true });
     expect(first.nextCursor).toBeString();
 

@@ -106,7 +106,8 @@ describe.skipIf(!databaseUrl)("OTLP bounds", () => {
       for (const row of rows) {
         expect(row.payload_size).toBeLessThanOrEqual(9 * 1024);
         expect(row.payload.resource.attributes["service.name"]).toBe("checkout");
-        expect(row.payload.resource.truncated.droppedAttributes.length).toBeGreaterThan(40);
+        expect(row.payload.resource.truncated.droppedAttributes).toBeGreaterThan(40);
+        expect(row.payload.resource.truncated.droppedKeys).toHaveLength(20);
       }
       // 100 copies of an 8 KiB resource take more than twice the 256 KiB body limit.
       const tooBig = await post("traces", encode(ExportTraceServiceRequest, traces(spans(100), resource), encoding), encoding);
@@ -115,6 +116,21 @@ describe.skipIf(!databaseUrl)("OTLP bounds", () => {
       expect(await stored()).toHaveLength(10);
     });
   }
+
+  test("a resource of 100,000 tiny attributes is trimmed in one pass, and a long scope to its cap", async () => {
+    const { post, stored } = setup();
+    const resource = [kv("service.name", str("checkout")), ...Array.from({ length: 100_000 }, (_, i) => kv(`k${i}`, str("v")))];
+    const request = traces(spans(2), resource);
+    (request.resourceSpans[0]!.scopeSpans[0]!.scope as Record<string, unknown>) = { name: "n".repeat(3000), version: "v".repeat(3000) };
+    const started = performance.now();
+    const res = await post("traces", encode(ExportTraceServiceRequest, request, "protobuf"), "protobuf");
+    expect(res.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(2000);
+    const [row] = await stored();
+    expect(JSON.stringify(row!.payload.resource).length).toBeLessThanOrEqual(8 * 1024);
+    expect(JSON.stringify(row!.payload.scope).length).toBeLessThanOrEqual(2 * 1024);
+    expect(row!.payload.resource.truncated.droppedAttributes).toBeGreaterThan(99_000);
+  });
 
   test("log records differing only past the trimming point keep their own ids", async () => {
     const { post, stored } = setup();
@@ -142,7 +158,7 @@ describe.skipIf(!databaseUrl)("OTLP bounds", () => {
     expect(JSON.stringify(rows[0]!.payload.body)).toContain("[value nested too deeply]");
   });
 
-  test("401, 415 and 429 are google.rpc.Status in the request's encoding, keeping their headers", async () => {
+  test("401, 404, 415 and 429 are google.rpc.Status in the request's encoding, keeping their headers", async () => {
     const { post, tenants } = setup({}, 1);
     const body = encode(ExportTraceServiceRequest, traces(spans(1)), "protobuf");
     const unauthorized = await post("traces", body, "protobuf", "wrong-key");
@@ -165,5 +181,8 @@ describe.skipIf(!databaseUrl)("OTLP bounds", () => {
     });
     expect(xml.status).toBe(415);
     expect(await status(xml, "json")).toMatchObject({ code: 3 });
+    const unknown = await setup().post("spans", body, "protobuf");
+    expect(unknown.status).toBe(404);
+    expect(await status(unknown, "protobuf")).toMatchObject({ code: 5 });
   });
 });

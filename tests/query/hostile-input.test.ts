@@ -62,6 +62,17 @@ describeOnStores("hostile /query input", (suite) => {
     }
   });
 
+  test("a cursor's instants are rewritten before use: an offset PostgreSQL refuses still means the same instant", async () => {
+    const { app, tenants, cursor, state } = await seeded();
+    const genuine = (await (await postJson(app, "/query", { cursor }, tenants.a.key)).json()) as any;
+    const ms = Date.parse(state.after.timestamp);
+    // The same instant written with +20:00 (PostgreSQL reads offsets up to ±15:59 only).
+    const shifted = new Date(ms + 20 * HOUR).toISOString().slice(0, 23) + "+20:00";
+    const res = await postJson(app, "/query", { cursor: b64({ ...state, after: { ...state.after, timestamp: shifted } }) }, tenants.a.key);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).data).toEqual(genuine.data);
+  });
+
   test("truncated, re-encoded, foreign and other tenants' cursors are refused", async () => {
     const { app, tenants, cursor, state } = await seeded();
     for (const bad of [cursor.slice(0, -5), cursor.slice(5), `${cursor}!!`, Buffer.from(JSON.stringify(state)).toString("base64") + "+/=", "e30", b64("[]"), b64("null"), b64('"x"')]) {
