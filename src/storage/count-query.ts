@@ -24,7 +24,7 @@ export function countRows(tx: Db, filter: EventFilter, by?: GroupBy, bucketMinut
   const plan = planCounts(filter.startTime.getTime(), filter.endTime.getTime(), bucketMinutes ? bucketMinutes * MINUTE : Infinity);
   const key = (by === "service" ? tx`service_name` : by === "eventType" ? tx`event_type` : tx`NULL::text`) as Fragment;
   const bucket = (column: string) =>
-    bucketMinutes ? tx`date_bin(${`${bucketMinutes} minutes`}::interval, ${tx(column)}, ${EPOCH}::text::timestamptz)` : tx`NULL::timestamptz`;
+    bucketMinutes ? tx`date_bin(${`${bucketMinutes} minutes`}::interval, ${tx(column)}, ${EPOCH}::timestamptz)` : tx`NULL::timestamptz`;
 
   const parts: Fragment[] = [];
   if (plan.raw.length) {

@@ -5,6 +5,7 @@ import { startEmbeddedPostgres } from "./embedded";
 import { isTransientStorageError, StorageUnavailableError } from "./errors";
 import { migrateUp } from "./migrations";
 import { createPostgresEventStore, type PostgresEventStore } from "./postgres-store";
+import { postgresIso } from "./sql-filters";
 
 export interface OpenedStore extends PostgresEventStore {
   /** Where the data lives, for the start-up log line (never credentials). */
@@ -30,6 +31,12 @@ export function clientOptions(config: Config): Options<{}> {
     // it short and jittered; a refused connect costs nothing.
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, RECONNECT_BACKOFF_MAX_S) * (0.5 + Math.random() / 2),
     onnotice: () => {},
+    types: {
+      // Replaces the driver's own timestamptz type, whose serializer sends
+      // every value through a Date and throws on one Date cannot write, in
+      // the middle of sending a statement (see tenant-scope.ts).
+      date: { to: 1184, from: [1082, 1114, 1184], serialize: serializeTimestamp, parse: (text: string) => new Date(text) },
+    },
     connection: {
       application_name: "telemetry-vault",
       statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
@@ -42,6 +49,18 @@ export function clientOptions(config: Config): Options<{}> {
       ...(config.DB_SCHEMA ? { search_path: config.DB_SCHEMA } : {}),
     } as Record<string, string | number>,
   };
+}
+
+/**
+ * Timestamps as the driver sends them: the service binds validated ISO text
+ * (sql-filters.ts instant), passed as it is; a Date is written in ISO form.
+ * Never throws: anything else goes as its text, for PostgreSQL to refuse
+ * as an ordinary error that rolls back and returns the connection.
+ */
+function serializeTimestamp(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return postgresIso(value);
+  return String(value);
 }
 
 /**

@@ -23,16 +23,20 @@ export function inRanges(tx: Db, column: string, ranges: Range[]): Fragment {
 }
 
 /**
- * A timestamp parameter, bound as text and cast in the SQL. Bound as a
- * timestamptz, the driver itself serializes it through a Date (strings
- * included), and throws on a value Date cannot write while the statement is
- * on its way (postgres.js 3.4.9; see tenant-scope.ts for what that did to a
- * connection). Here a bad instant throws before any statement is built.
- * Windows end at 9999-12-31T23:59:59.999Z at most, and the half-open bound
- * after that is year 10000, which toISOString writes "+010000-…" and
- * PostgreSQL reads without the sign and the zero.
+ * A timestamp parameter: ISO text of a validated instant, bound as a
+ * timestamptz so that with the custom plans the service asks for the planner
+ * sees the real window (index ranges, partition bounds). The client's own
+ * serializer (open-store.ts serializeTimestamp) passes such text through
+ * untouched. Windows end at 9999-12-31T23:59:59.999Z at most, and the
+ * half-open bound after that is year 10000, which toISOString writes
+ * "+010000-…" and PostgreSQL reads without the sign and the zero. A bad
+ * instant throws here, before any statement is built.
  */
 export function instant(tx: Db, value: Date | number): Fragment {
-  const text = (typeof value === "number" ? new Date(value) : value).toISOString();
-  return tx`${text.startsWith("+0") ? text.slice(2) : text}::text::timestamptz`;
+  return tx`${postgresIso(typeof value === "number" ? new Date(value) : value)}::timestamptz`;
+}
+
+export function postgresIso(date: Date): string {
+  const text = date.toISOString();
+  return text.startsWith("+0") ? text.slice(2) : text;
 }

@@ -8,19 +8,20 @@ import { expect, test } from "bun:test";
 import { buildApp, freshTenants, makeEvent, postJson, wideWindow } from "../support/harness";
 import { describeOnStores } from "../support/store-suite";
 
-/** A value the driver fails to serialize while the statement is on its way (Date#toISOString throws). */
-const UNSERIALIZABLE = new Date(Number.NaN);
+/** A value the driver fails to serialize while the statement is on its way (JSON.stringify throws on a BigInt). */
+const UNSERIALIZABLE = { count: 1n };
 
 describeOnStores("connections come back after any failure,", (suite) => {
   test("a parameter the driver cannot serialize, a failing statement and a throwing callback: pool idle, ready, served", async () => {
     const { store } = suite.handle;
     const failures: [string, Parameters<typeof store.withTenant>[1]][] = [
-      ["serialization, first statement after entering the tenant", (tx) => tx`SELECT ${UNSERIALIZABLE}::timestamptz`],
+      ["serialization, first statement after entering the tenant", (tx) => tx`SELECT ${UNSERIALIZABLE as never}::jsonb`],
       ["serialization, after a statement that answered", async (tx) => {
         await tx`SELECT 1`;
-        return tx`SELECT ${UNSERIALIZABLE}::timestamptz`;
+        return tx`SELECT ${UNSERIALIZABLE as never}::jsonb`;
       }],
       ["an error from PostgreSQL", (tx) => tx`SELECT 1 / 0`],
+      ["an invalid Date (sent as text, refused by PostgreSQL)", (tx) => tx`SELECT ${new Date(Number.NaN)}::timestamptz`],
       ["a throw in the callback", async () => {
         throw new Error("boom");
       }],
