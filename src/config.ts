@@ -19,11 +19,36 @@ const bool = (fallback: boolean) =>
 const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** An optional whole number; empty means "not set". */
+const optionalInt = (min: number) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().min(min).optional());
+
 /** Empty strings in .env files mean "not set". */
 const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+/** `tenant:days,tenant:days`: retention per tenant. */
+const tenantRetention = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const map = new Map<string, number>();
+    for (const entry of (v ?? "").split(",")) {
+      const trimmed = entry.trim();
+      if (!trimmed) continue;
+      const at = trimmed.lastIndexOf(":");
+      const tenant = trimmed.slice(0, at).trim();
+      const days = Number(trimmed.slice(at + 1));
+      if (at <= 0 || !/^[A-Za-z0-9._-]{1,128}$/.test(tenant) || !Number.isInteger(days) || days < 1) {
+        ctx.addIssue({ code: "custom", message: "expected tenant:days pairs separated by commas (days: a whole number, at least 1)" });
+        return z.NEVER;
+      }
+      map.set(tenant, days);
+    }
+    return map as ReadonlyMap<string, number>;
+  });
 
 const apiKeys = z
   .string()
@@ -86,6 +111,14 @@ export const ConfigSchema = z.object({
   DB_APP_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a role name: lowercase letters, digits and _").default("tv_app"),
   DATA_DIR: z.string().default("./data"),
   MIGRATE_ON_START: bool(true),
+
+  /** Width of the events table's time partitions; divides a day. */
+  PARTITION_HOURS: z.enum(["1", "2", "3", "4", "6", "8", "12", "24"]).default("6").transform(Number),
+  /** Days events are kept (by their timestamp); unset keeps them forever. */
+  RETENTION_DAYS: optionalInt(1),
+  TENANT_RETENTION_DAYS: tenantRetention,
+  /** Seconds between the service's maintenance runs (partitions, retention, search indexes); 0 turns them off. */
+  MAINTENANCE_INTERVAL_S: int(60, 0, 86_400),
 
   REDIS_URL: optionalString,
   RATE_LIMIT_WINDOW_MS: int(60000, 1),

@@ -1,4 +1,5 @@
 import postgres, { type Sql } from "postgres";
+import { collectStrings, searchText, traceIdOf } from "../../src/events/search";
 import { storedJsonBytes } from "../../src/events/stored-size";
 import { ingestBatch, type EventColumns } from "../../src/storage/write-sql";
 import { makeEvents } from "./data";
@@ -48,6 +49,9 @@ function makeTemplates(count: number, batch: number, spreadMs: number): Template
       timestamps: events.map((e) => e.timestamp),
       payloads: `[${events.map((e) => e.payloadJson).join(",")}]`,
       sizes: events.map((e) => storedJsonBytes(e.payloadJson)),
+      // As the service computes them; the id part is a stand-in of a UUID's length.
+      searchTexts: events.map((e) => searchText(collectStrings(JSON.parse(e.payloadJson)), crypto.randomUUID())),
+      traceIds: events.map((e) => traceIdOf(JSON.parse(e.payloadJson))),
     };
   });
 }
@@ -84,7 +88,7 @@ export async function runRawCeiling(options: {
         try {
           const columns = { ids, ...t };
           const inserted = options.withCounts
-            ? await ingestBatch(sql, options.tenantId, options.appRole, columns)
+            ? await ingestBatch(sql, options.tenantId, options.appRole, columns, ids.length)
             : await insertOnly(sql, options.tenantId, columns);
           const n = inserted.length;
           insertedTotal += n; // synchronous after the await: no lost update
@@ -102,12 +106,13 @@ export async function runRawCeiling(options: {
 
 function insertOnly(sql: Sql, tenantId: string, c: EventColumns) {
   return sql<{ event_id: string }[]>`
-    INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload)
-    SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload
+    INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload, payload_size, search_text, trace_id)
+    SELECT ${tenantId}, e.event_id, e.event_type, e.service_name, e.ts, e.payload, e.payload_size, e.search_text, e.trace_id
     FROM ROWS FROM (
       unnest(${c.ids}::text[]), unnest(${c.types}::text[]), unnest(${c.services}::text[]),
-      unnest(${c.timestamps}::timestamptz[]), jsonb_array_elements(${c.payloads}::text::jsonb)
-    ) AS e(event_id, event_type, service_name, ts, payload)
-    ON CONFLICT (tenant_id, event_id) DO NOTHING
+      unnest(${c.timestamps}::text[]::timestamptz[]), jsonb_array_elements(${c.payloads}::text::jsonb),
+      unnest(${c.sizes}::int4[]), unnest(${c.searchTexts}::text[]), unnest(${c.traceIds}::text[])
+    ) AS e(event_id, event_type, service_name, ts, payload, payload_size, search_text, trace_id)
+    ON CONFLICT (tenant_id, event_id, ts) DO NOTHING
     RETURNING event_id`;
 }

@@ -21,6 +21,10 @@ export interface NewEvent {
    * budget by it.
    */
   payloadBytes: number;
+  /** What free-text search matches (search.ts searchText). */
+  searchText: string;
+  /** A top-level traceId or trace_id string, lowercased (search.ts traceIdOf). */
+  traceId: string | null;
 }
 
 /** An event as read back. */

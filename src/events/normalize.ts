@@ -1,4 +1,5 @@
 import type { EventType, NewEvent } from "./event-types";
+import { searchText } from "./search";
 import { MAX_FUTURE_MS, MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_SERVICE_NAME_LENGTH, MIN_TIME_MS, storableTextProblem } from "./limits";
 
 /** An event's fields once read from its source (an /ingest body, an OTLP record). */
@@ -13,6 +14,9 @@ export interface EventFields {
   payloadJson: string;
   /** Its size as stored (stored-size.ts). */
   payloadBytes: number;
+  /** The payload's string values (search.ts collectStrings), for its search text. */
+  payloadStrings: string[];
+  traceId: string | null;
 }
 
 export type Normalized = { event: NewEvent; problem?: undefined } | { event?: undefined; problem: { path: string; message: string } };
@@ -43,6 +47,8 @@ export function normalizeEvent(fields: EventFields, now: number): Normalized {
       timestamp: fields.timestampText ?? new Date(fields.timestampMs).toISOString(),
       payloadJson: fields.payloadJson,
       payloadBytes: fields.payloadBytes,
+      searchText: searchText(fields.payloadStrings, fields.eventId),
+      traceId: fields.traceId,
     },
   };
 }

@@ -2,6 +2,7 @@ import { EventSchema } from "../events/event-schema";
 import type { NewEvent } from "../events/event-types";
 import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "../events/limits";
 import { normalizeEvent } from "../events/normalize";
+import { traceIdOf } from "../events/search";
 import { numberExpansion, storedNumberLength } from "../events/stored-size";
 import { isCanonicalTimestamp, parseTimestamp } from "../events/timestamp";
 import type { ErrorDetail } from "../http/api-error";
@@ -50,6 +51,8 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
         timestampText: isCanonicalTimestamp(timestamp) ? timestamp : undefined,
         payloadJson,
         payloadBytes: storedBytes,
+        payloadStrings: inspection.strings,
+        traceId: traceIdOf(payload),
       },
       now,
     );
@@ -61,6 +64,8 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
 
 interface PayloadInspection {
   problem?: { path: string; message: string };
+  /** Every string value, for the search text (events/search.ts). */
+  strings: string[];
   /** Bytes jsonb needs beyond JSON.stringify's text, for numbers it keeps as plain decimals. */
   expansion: number;
   /** The number that grows the most when stored, if any grows. */
@@ -74,11 +79,12 @@ interface PayloadInspection {
  * Recursion is bounded by that depth.
  */
 function inspectPayload(payload: Record<string, unknown>): PayloadInspection {
-  const result: PayloadInspection = { expansion: 0 };
+  const result: PayloadInspection = { expansion: 0, strings: [] };
   const visit = (value: unknown, path: string, depth: number): boolean => {
     if (typeof value === "string") {
       const problem = storableTextProblem(value);
       if (problem) result.problem = { path, message: problem };
+      result.strings.push(value);
       return !problem;
     }
     if (typeof value === "number") {

@@ -6,6 +6,7 @@
 import type { EventType, NewEvent } from "../events/event-types.ts";
 import { MAX_SERVICE_NAME_LENGTH } from "../events/limits.ts";
 import { normalizeEvent } from "../events/normalize.ts";
+import { collectStrings, traceIdOf } from "../events/search.ts";
 import { OtlpTooLargeError } from "./errors.ts";
 import type { ExportRequest } from "./export-request.ts";
 import { fitAttributes, fitPayload } from "./fit-payload.ts";
@@ -30,6 +31,8 @@ export interface Envelope {
   serviceName: string;
   /** `"resource":{...},"scope":{...}` — ready to splice into an object. */
   json: string;
+  /** The string values of resource and scope, for each record's search text. */
+  strings: string[];
   /**
    * When resource or scope was trimmed: a digest of them as received, hashed
    * into content-based ids so that records differing only in what was cut
@@ -76,7 +79,8 @@ export function readEnvelope(
   if (url) s.schemaUrl = url;
   const received = JSON.stringify(s);
   const fitted = fitAttributes(received, MAX_SCOPE_BYTES);
-  const envelope: Envelope = { serviceName: resource.serviceName, json: `"resource":${resource.json},"scope":${fitted}` };
+  const json = `"resource":${resource.json},"scope":${fitted}`;
+  const envelope: Envelope = { serviceName: resource.serviceName, json, strings: collectStrings(JSON.parse(`{${json}}`)) };
   if (resource.receivedJson || fitted !== received) {
     envelope.receivedDigest = sha256Hex(`"resource":${resource.receivedJson ?? resource.json},"scope":${received}`);
   }
@@ -158,6 +162,8 @@ export class EventBatch {
   add(envelope: Envelope, time: UnixNanos, record: JsonObject, eventId: string | null): void {
     const received = spliceEnvelope(record, envelope);
     const payload = fitPayload(received);
+    // Search reads what is stored: a trimmed payload's own strings.
+    const strings = payload.json === received ? collectStrings(record, [...envelope.strings]) : collectStrings(JSON.parse(payload.json));
     const normalized = normalizeEvent(
       {
         eventId: eventId ?? sha256Hex(envelope.receivedDigest ? `${received}${envelope.receivedDigest}` : received),
@@ -166,6 +172,8 @@ export class EventBatch {
         timestampMs: time.ms,
         payloadJson: payload.json,
         payloadBytes: payload.bytes,
+        payloadStrings: strings,
+        traceId: traceIdOf(record),
       },
       this.now,
     );

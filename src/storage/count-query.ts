@@ -30,7 +30,7 @@ export function countRows(tx: Db, filter: EventFilter, by?: GroupBy, bucketMinut
   if (plan.raw.length) {
     parts.push(tx`
       SELECT ${bucket("ts")} AS bucket, ${key} AS key, count(*) AS n
-      FROM events
+      FROM events_all
       WHERE ${filterClause(tx, filter)} AND (${inRanges(tx, "ts", plan.raw)})
       GROUP BY 1, 2`);
   }
@@ -59,7 +59,7 @@ export async function seekOffset(tx: TransactionSql, filter: EventFilter, offset
     ranges.map(
       (r) => tx`
         SELECT ${instant(tx, r.from)} AS slot, ${r.to - r.from}::int8 AS width, count(*) AS n
-        FROM events
+        FROM events_all
         WHERE ${filterClause(tx, filter)} AND ts >= ${instant(tx, r.from)} AND ts < ${instant(tx, r.to)}`,
     );
   const levelSlots = (level: CountLevel, ranges: Range[]) => tx`

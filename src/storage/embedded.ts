@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
 /**
@@ -20,7 +21,8 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  // pg_trgm: trigram indexes for search, as on a real server (sql/007).
+  const db = await PGlite.create(dir, { extensions: { pg_trgm } });
   // Unix socket paths are limited to ~100 bytes, so the socket lives in the
   // temp dir rather than in a possibly long DATA_DIR path.
   const socketDir = join(tmpdir(), `tv-pglite-${process.pid}-${Date.now().toString(36)}`);

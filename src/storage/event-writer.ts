@@ -4,7 +4,7 @@ import { translateStorageError } from "./errors";
 import type { NewEvent } from "../events/event-types";
 import type { IngestResult } from "./event-store";
 import { GroupCommitter } from "./group-commit";
-import { writeRows } from "./write-sql";
+import { identity, writeRows } from "./write-sql";
 
 /** Requests this small share transactions (group commit); larger ones get their own. */
 const GROUP_COMMIT_MAX_REQUEST_EVENTS = 100;
@@ -37,17 +37,20 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   const { sql, gate, appRole, acquireTimeoutMs } = options;
   const batchGate = new ConnectionGate(Math.min(options.writeConcurrency, options.poolMax), acquireTimeoutMs);
 
-  /** Rows sorted by id, so concurrent overlapping batches lock them in one order and cannot deadlock. */
-  async function write(tenantId: string, unique: NewEvent[], deadline?: number): Promise<string[]> {
-    const rows = [...unique].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  /** Rows sorted by identity, so concurrent overlapping batches lock them in one order and cannot deadlock. */
+  async function write(tenantId: string, unique: NewEvent[], offered: number, deadline?: number): Promise<string[]> {
+    const rows = unique
+      .map((event) => ({ event, key: identity(event.eventId, event.timestamp) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map(({ event }) => event);
     try {
-      return await gate.run(() => writeRows(sql, tenantId, appRole, rows), deadline);
+      return await gate.run(() => writeRows(sql, tenantId, appRole, rows, offered), deadline);
     } catch (error) {
       translateStorageError(error);
     }
   }
 
-  const groupCommitter = new GroupCommitter((tenantId, unique) => write(tenantId, unique), {
+  const groupCommitter = new GroupCommitter((tenantId, unique, offered) => write(tenantId, unique, offered), {
     // Two keep one group filling while the other commits; the rest of the
     // pool stays free for queries and large batches (bench/README.md).
     maxInFlight: Math.min(2, options.poolMax),
@@ -61,12 +64,15 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   return {
     async ingest(tenantId, events) {
       if (events.length <= GROUP_COMMIT_MAX_REQUEST_EVENTS) return groupCommitter.submit(tenantId, events);
-      // The first occurrence of an id wins; later ones are duplicates.
+      // The first occurrence of an event wins; later ones are duplicates.
       const unique = new Map<string, NewEvent>();
-      for (const event of events) if (!unique.has(event.eventId)) unique.set(event.eventId, event);
+      for (const event of events) {
+        const key = identity(event.eventId, event.timestamp);
+        if (!unique.has(key)) unique.set(key, event);
+      }
       // One wait budget for both gates.
       const deadline = Date.now() + acquireTimeoutMs;
-      const inserted = await batchGate.run(() => write(tenantId, [...unique.values()], deadline), deadline);
+      const inserted = await batchGate.run(() => write(tenantId, [...unique.values()], events.length, deadline), deadline);
       return { ingested: inserted.length, duplicates: events.length - inserted.length };
     },
   };

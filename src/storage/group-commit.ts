@@ -1,4 +1,5 @@
 import { StorageUnavailableError } from "./errors";
+import { identity } from "./write-sql";
 import type { NewEvent } from "../events/event-types";
 import type { IngestResult } from "./event-store";
 
@@ -19,8 +20,12 @@ interface Pending {
   timer?: ReturnType<typeof setTimeout>;
 }
 
-/** Writes the unique events of one group in one transaction; returns the ids actually inserted. */
-export type GroupWriter = (tenantId: string, unique: NewEvent[]) => Promise<Iterable<string>>;
+/**
+ * Writes the unique events of one group in one transaction; returns the
+ * identities (write-sql.ts identity) actually inserted. `offered` is how many
+ * events the group's requests sent.
+ */
+export type GroupWriter = (tenantId: string, unique: NewEvent[], offered: number) => Promise<Iterable<string>>;
 
 export interface GroupCommitOptions {
   /** Shared transactions running at once (across tenants). */
@@ -97,18 +102,21 @@ export class GroupCommitter {
   }
 
   private async flush(tenantId: string, group: Pending[]): Promise<void> {
-    // The first request to carry an id owns it.
+    // The first request to carry an event owns it.
     const owner = new Map<string, number>();
     const unique: NewEvent[] = [];
+    let offered = 0;
     group.forEach((request, index) => {
+      offered += request.events.length;
       for (const event of request.events) {
-        if (owner.has(event.eventId)) continue;
-        owner.set(event.eventId, index);
+        const key = identity(event.eventId, event.timestamp);
+        if (owner.has(key)) continue;
+        owner.set(key, index);
         unique.push(event);
       }
     });
     try {
-      const inserted = await this.write(tenantId, unique);
+      const inserted = await this.write(tenantId, unique, offered);
       const ingested = new Array<number>(group.length).fill(0);
       for (const id of inserted) ingested[owner.get(id)!]!++;
       group.forEach((request, index) =>

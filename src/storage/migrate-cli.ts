@@ -28,7 +28,7 @@ const sql = url ? postgres(url, options) : postgres({ ...options, ...embedded!.c
 
 try {
   if (command === "up") {
-    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA });
+    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA, grantTo: config.DB_APP_ROLE === "none" ? undefined : config.DB_APP_ROLE });
     console.log(applied.length ? `applied: ${applied.join(", ")}` : "nothing to apply");
   } else if (command === "down") {
     const reverted = await migrateDown(sql);

@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Sql, TransactionSql } from "postgres";
+import { applyGrants } from "./grants";
 
 /**
  * Numbered SQL migrations in sql/: `NNN_name.sql`, each with a
@@ -52,7 +53,7 @@ async function ensureTable(sql: Sql | TransactionSql) {
  * Applies every pending migration in one transaction; returns the names applied.
  * `schema`, when given, is created first (it must also be on the search_path).
  */
-export async function migrateUp(sql: Sql, options: { dir?: string; schema?: string } = {}): Promise<string[]> {
+export async function migrateUp(sql: Sql, options: { dir?: string; schema?: string; grantTo?: string } = {}): Promise<string[]> {
   const migrations = await loadMigrations(options.dir);
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${LOCK_KEY})`;
@@ -68,6 +69,7 @@ export async function migrateUp(sql: Sql, options: { dir?: string; schema?: stri
       await tx`INSERT INTO schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`;
       done.push(`${migration.version}_${migration.name}`);
     }
+    if (options.grantTo) await applyGrants(tx, options.grantTo);
     return done;
   });
 }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { databaseUrl, type Config } from "../config";
 import { startEmbeddedPostgres } from "./embedded";
 import { isTransientStorageError, StorageUnavailableError } from "./errors";
+import { ensurePartitions } from "./maintenance";
 import { migrateUp } from "./migrations";
 import { createPostgresEventStore, type PostgresEventStore } from "./postgres-store";
 import { postgresIso } from "./sql-filters";
@@ -69,7 +70,7 @@ function serializeTimestamp(value: unknown): string {
  */
 async function migrateWhenReachable(sql: postgres.Sql, config: Config, logger: Logger): Promise<void> {
   await retryWhileUnreachable(async () => {
-    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA });
+    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA, grantTo: config.DB_APP_ROLE === "none" ? undefined : config.DB_APP_ROLE });
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
   }, logger);
 }
@@ -119,6 +120,8 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
     const ready = (async () => {
       if (config.MIGRATE_ON_START) await migrateWhenReachable(sql, config, logger);
       const appRole = await retryWhileUnreachable(() => usableAppRole(sql, config, logger));
+      // Writes need the partitions of now; maintenance keeps creating them ahead.
+      await retryWhileUnreachable(() => ensurePartitions(sql, config.PARTITION_HOURS));
       return createPostgresEventStore({
         sql,
         kind: "postgres",
@@ -137,6 +140,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   // their transactions, so the pool is exactly one connection.
   const sql = postgres({ ...clientOptions(config), ...embedded.connection, max: 1 });
   await migrateWhenReachable(sql, config, logger);
+  await ensurePartitions(sql, config.PARTITION_HOURS);
   const store = createPostgresEventStore({
     sql,
     kind: "embedded",

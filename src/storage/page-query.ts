@@ -40,7 +40,7 @@ export async function pageOfEvents(tx: Db, filter: EventFilter, limit: number, o
       FROM (
         SELECT event_id, event_type, service_name, ts, payload, received_at,
                coalesce(payload_size, octet_length(payload::text)) AS size
-        FROM events
+        FROM events_all
         WHERE ${filterClause(tx, filter)}
           AND ts BETWEEN ${instant(tx, filter.startTime)} AND ${instant(tx, filter.endTime)}
           ${after ? tx`AND (ts, event_id) < (${instant(tx, new Date(after.timestamp))}, ${after.eventId})` : tx``}

@@ -2,7 +2,7 @@ import type { Sql, TransactionSql } from "postgres";
 import type { NewEvent } from "../events/event-types";
 
 /**
- * The statements that write events (sql/006): kept apart from the writer so
+ * The statements that write events (sql/007): kept apart from the writer so
  * the benchmark's raw ceiling sends exactly the SQL the service sends.
  */
 /** A client or a transaction: anything that runs tagged SQL. */
@@ -22,6 +22,8 @@ export interface EventColumns {
   payloads: string;
   /** Stored payload sizes (see NewEvent.payloadBytes). */
   sizes: number[];
+  searchTexts: string[];
+  traceIds: (string | null)[];
 }
 
 export function toColumns(rows: NewEvent[]): EventColumns {
@@ -32,11 +34,18 @@ export function toColumns(rows: NewEvent[]): EventColumns {
     timestamps: rows.map((r) => r.timestamp),
     payloads: `[${rows.map((r) => r.payloadJson).join(",")}]`,
     sizes: rows.map((r) => r.payloadBytes),
+    searchTexts: rows.map((r) => r.searchText),
+    traceIds: rows.map((r) => r.traceId),
   };
 }
 
 /** The origin count slots and time buckets are aligned to. */
 export const EPOCH = "1970-01-01T00:00:00Z";
+
+/** An event's identity: the same id at another timestamp is another event (README, "Ingest"). */
+export function identity(eventId: string, timestamp: string): string {
+  return `${eventId}\u0000${timestamp}`;
+}
 
 /**
  * Payload bytes one write statement carries at most. The driver copies a
@@ -47,20 +56,27 @@ export const EPOCH = "1970-01-01T00:00:00Z";
 export const WRITE_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Writes rows unique by id and sorted by it, and counts what was new; returns
- * the ids actually inserted. A batch within WRITE_CHUNK_BYTES is one
- * autocommit statement (ingest_events: one round trip, count rows locked only
- * for its commit); a larger one is insert_events per chunk, in id order, then
- * count_events once, in one transaction: all or nothing either way.
+ * Writes rows unique by identity and sorted by it, counts what was new and
+ * records the tenant's usage; returns the identities actually inserted.
+ * `offered` is how many events the requests sent (the others are
+ * duplicates). A batch within WRITE_CHUNK_BYTES is one autocommit statement
+ * (ingest_events: one round trip, count rows locked only for its commit); a
+ * larger one is insert_events per chunk, in order, then count_events and
+ * record_usage once, in one transaction: all or nothing either way.
  */
-export async function writeRows(sql: Sql, tenantId: string, appRole: string | undefined, rows: NewEvent[]): Promise<string[]> {
+export async function writeRows(sql: Sql, tenantId: string, appRole: string | undefined, rows: NewEvent[], offered: number): Promise<string[]> {
   const chunks = chunkByBytes(rows, WRITE_CHUNK_BYTES);
-  if (chunks.length === 1) return (await ingestBatch(sql, tenantId, appRole, toColumns(rows))).map((r) => r.event_id);
+  if (chunks.length === 1) {
+    const inserted = await ingestBatch(sql, tenantId, appRole, toColumns(rows), offered);
+    return inserted.map((r) => identity(r.event_id, r.ts.toISOString()));
+  }
   return (await sql.begin(async (tx) => {
     const inserted: InsertedRow[] = [];
     for (const chunk of chunks) inserted.push(...(await insertChunk(tx, tenantId, appRole, toColumns(chunk))));
     if (inserted.length > 0) await countInserted(tx, tenantId, appRole, inserted);
-    return inserted.map((r) => r.event_id);
+    const bytes = inserted.reduce((sum, r) => sum + r.payload_size, 0);
+    await tx`SELECT record_usage(${tenantId}, ${appRole ?? null}, ${inserted.length}, ${offered - inserted.length}, ${bytes})`;
+    return inserted.map((r) => identity(r.event_id, r.iso));
   })) as string[];
 }
 
@@ -79,37 +95,42 @@ function chunkByBytes(rows: NewEvent[], maxBytes: number): NewEvent[][] {
 }
 
 /**
- * One batch in one autocommit statement (sql/006 ingest_events), which enters
- * the tenant for its own transaction. Payloads and timestamps are bound as
- * text and cast: a string bound to a jsonb parameter would be JSON-encoded
- * again, and timestamps bound as timestamptz would each go through a Date in
- * the driver (sql-filters.ts instant).
+ * One batch in one autocommit statement (sql/007 ingest_events), which
+ * enters the tenant for its own transaction. Payloads and timestamps are
+ * bound as text and cast: a string bound to a jsonb parameter would be
+ * JSON-encoded again, and text arrays skip the driver's Date handling.
  */
-export function ingestBatch(db: Db, tenantId: string, appRole: string | undefined, c: EventColumns) {
-  return db<{ event_id: string }[]>`
-    SELECT event_id
+export function ingestBatch(db: Db, tenantId: string, appRole: string | undefined, c: EventColumns, offered: number) {
+  return db<{ event_id: string; ts: Date }[]>`
+    SELECT event_id, ts
     FROM ingest_events(
       ${tenantId}, ${appRole ?? null},
       ${c.ids}::text[], ${c.types}::text[], ${c.services}::text[], ${c.timestamps}::text[]::timestamptz[],
-      ${c.payloads}::text::jsonb, ${c.sizes}::int4[]
-    ) AS event_id`;
+      ${c.payloads}::text::jsonb, ${c.sizes}::int4[], ${c.searchTexts}::text[], ${c.traceIds}::text[], ${offered}
+    )`;
 }
 
 interface InsertedRow {
   event_id: string;
   event_type: string;
   service_name: string;
+  /** UTC text, handed straight back to count_events whatever the session's DateStyle. */
   ts: string;
+  /** The same instant as toISOString writes it, for the row's identity. */
+  iso: string;
+  count_level: string;
+  payload_size: number;
 }
 
 function insertChunk(tx: TransactionSql, tenantId: string, appRole: string | undefined, c: EventColumns) {
-  // ts as UTC text: it goes straight back to count_events, whatever the session's DateStyle.
   return tx<InsertedRow[]>`
-    SELECT event_id, event_type, service_name, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
+    SELECT event_id, event_type, service_name, count_level, payload_size,
+           to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
+           to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS iso
     FROM insert_events(
       ${tenantId}, ${appRole ?? null},
       ${c.ids}::text[], ${c.types}::text[], ${c.services}::text[], ${c.timestamps}::text[]::timestamptz[],
-      ${c.payloads}::text::jsonb, ${c.sizes}::int4[]
+      ${c.payloads}::text::jsonb, ${c.sizes}::int4[], ${c.searchTexts}::text[], ${c.traceIds}::text[]
     )`;
 }
 
@@ -117,6 +138,7 @@ function countInserted(tx: TransactionSql, tenantId: string, appRole: string | u
   return tx`
     SELECT count_events(
       ${tenantId}, ${appRole ?? null},
-      ${rows.map((r) => r.event_type)}::text[], ${rows.map((r) => r.service_name)}::text[], ${rows.map((r) => r.ts)}::text[]::timestamptz[]
+      ${rows.map((r) => r.event_type)}::text[], ${rows.map((r) => r.service_name)}::text[],
+      ${rows.map((r) => r.ts)}::text[]::timestamptz[], ${rows.map((r) => r.count_level)}::text[]
     )`;
 }

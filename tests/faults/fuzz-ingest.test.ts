@@ -6,7 +6,7 @@
  *
  * Proves, for thousands of mixed valid/invalid batches: never a 5xx; every 200
  * stored exactly what was sent (as JSON.parse sees the body; the first
- * occurrence of a repeated id wins), and nothing else; every 4xx stored
+ * occurrence of a repeated id and timestamp wins), and nothing else; every 4xx stored
  * nothing (each run uses a fresh tenant whose count must stay 0).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -191,15 +191,20 @@ describe.skipIf(!databaseUrl)("fuzz: /ingest with generated bodies on PostgreSQL
         tally.ok++;
         const parsed = JSON.parse(bodyText) as any;
         const items: any[] = Array.isArray(parsed) ? parsed : [parsed];
+        // An event is its id at its timestamp: the first occurrence of each pair wins.
+        const identity = (id: string, ms: number) => `${id}\u0000${new Date(ms).toISOString()}`;
         const expected = new Map<string, any>();
-        for (const item of items) if (!expected.has(item.eventId)) expected.set(item.eventId, item);
+        for (const item of items) {
+          const k = identity(item.eventId, Date.parse(item.timestamp));
+          if (!expected.has(k)) expected.set(k, item);
+        }
         if (answer.ingested !== expected.size || answer.duplicates !== items.length - expected.size) {
-          throw new Error(`counts ${JSON.stringify(answer)} for ${items.length} events / ${expected.size} distinct ids`);
+          throw new Error(`counts ${JSON.stringify(answer)} for ${items.length} events / ${expected.size} distinct (id, timestamp)`);
         }
         if (rows.length !== expected.size) throw new Error(`stored ${rows.length} rows, expected ${expected.size}`);
         for (const row of rows) {
-          const item = expected.get(row.event_id);
-          if (!item) throw new Error(`unexpected stored id ${JSON.stringify(row.event_id)}`);
+          const item = expected.get(identity(row.event_id, row.ts.getTime()));
+          if (!item) throw new Error(`unexpected stored event ${JSON.stringify(row.event_id)} at ${row.ts.toISOString()}`);
           const want = {
             eventType: item.eventType,
             serviceName: item.serviceName,

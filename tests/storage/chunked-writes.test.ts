@@ -49,6 +49,8 @@ describeOnStores("chunked writes", (suite) => {
       timestamp: e.timestamp,
       payloadJson: JSON.stringify(e.payload),
       payloadBytes: JSON.stringify(e.payload).length,
+      searchText: e.eventId,
+      traceId: null,
     }));
     await expect(suite.handle.store.ingest(tenants.a.tenant, events)).rejects.toThrow();
     expect(await rowsAndCounts(tenants.a.tenant)).toEqual({ rows: 0, minutes: 0, hours: 0 });

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { GroupCommitter } from "../../src/storage/group-commit";
+import { identity } from "../../src/storage/write-sql";
 import type { NewEvent } from "../../src/events/event-types";
 
 const event = (id: string): NewEvent => ({
@@ -9,6 +10,8 @@ const event = (id: string): NewEvent => ({
   timestamp: "2026-01-01T00:00:00.000Z",
   payloadJson: "{}",
   payloadBytes: 2,
+  searchText: id,
+  traceId: null,
 });
 
 /** A writer over an in-memory id set, recording each group it was given. */
@@ -22,10 +25,10 @@ function recordingWriter(delayMs = 5) {
     maxRunning = Math.max(maxRunning, running);
     groups.push({ tenant, ids: unique.map((e) => e.eventId) });
     await Bun.sleep(delayMs);
-    const inserted = unique.map((e) => `${tenant}/${e.eventId}`).filter((k) => !stored.has(k));
-    inserted.forEach((k) => stored.add(k));
+    const inserted = unique.filter((e) => !stored.has(`${tenant}/${e.eventId}`));
+    inserted.forEach((e) => stored.add(`${tenant}/${e.eventId}`));
     running--;
-    return inserted.map((k) => k.split("/")[1]!);
+    return inserted.map((e) => identity(e.eventId, e.timestamp));
   };
   return { write, groups, stored, maxRunning: () => maxRunning };
 }
@@ -74,7 +77,7 @@ test("a failed write rejects every request of its group and the next group still
       calls++;
       await Bun.sleep(5);
       if (calls === 2) throw new Error("database went away");
-      return unique.map((e) => e.eventId);
+      return unique.map((e) => identity(e.eventId, e.timestamp));
     },
     { maxInFlight: 1, maxGroupEvents: 100, maxQueueWaitMs: 1000, maxQueued: 100 },
   );
@@ -94,7 +97,7 @@ test("a request queued longer than its budget is refused as unavailable; a full 
   const committer = new GroupCommitter(
     async (_tenant, unique) => {
       await stalled;
-      return unique.map((e) => e.eventId);
+      return unique.map((e) => identity(e.eventId, e.timestamp));
     },
     { maxInFlight: 1, maxGroupEvents: 100, maxQueueWaitMs: 50, maxQueued: 2 },
   );

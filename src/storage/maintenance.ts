@@ -1,0 +1,145 @@
+import type { Sql } from "postgres";
+import type { Logger } from "pino";
+
+/**
+ * Upkeep of the partitioned layout (sql/007), one runner at a time across
+ * replicas (a lease row): partitions created ahead, rows of the table of
+ * before moved in, trigram indexes built on partitions that closed, expired
+ * data dropped (whole partitions) or deleted (bounded batches, for a tenant
+ * whose retention is shorter than others'), count shards folded. Every step
+ * is bounded per run, so a run never holds the database for long; `bun run
+ * maintenance` runs passes until nothing is left to do.
+ */
+export interface Retention {
+  /** RETENTION_DAYS: undefined keeps forever. */
+  defaultDays?: number;
+  /** TENANT_RETENTION_DAYS. */
+  tenantDays: ReadonlyMap<string, number>;
+}
+
+export interface MaintenanceOptions {
+  sql: Sql;
+  /** The role the store switches to (row-level security), if it does. */
+  appRole: string | undefined;
+  partitionHours: number;
+  retention: Retention;
+  logger?: Pick<Logger, "info" | "warn">;
+  now?: () => number;
+}
+
+export interface MaintenanceReport {
+  /** False when another replica holds the lease. */
+  ran: boolean;
+  partitionsCreated: number;
+  legacyMoved: number;
+  partitionsIndexed: number;
+  partitionsDropped: number;
+  eventsExpired: number;
+  countsFolded: number;
+  /** More work is waiting than one run does. */
+  more: boolean;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Partitions exist this far ahead: events may be stamped up to 24 h in the future. */
+const AHEAD_MS = 48 * HOUR_MS;
+/** A partition is indexed for search this long after it closed: late events still land first. */
+const CLOSED_GRACE_MS = 10 * 60_000;
+/** Count shards of slots older than this are folded together. */
+const FOLD_AFTER_MS = HOUR_MS;
+const LEASE_SECONDS = 300;
+const BATCH = 5000;
+/** Batches of each kind one run does at most. */
+const BATCHES_PER_RUN = 20;
+
+const identity = `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+
+export function retentionDays(retention: Retention, tenant: string): number | undefined {
+  return retention.tenantDays.get(tenant) ?? retention.defaultDays;
+}
+
+/** Creates the partitions the next two days need; the service does this before it takes writes. */
+export async function ensurePartitions(sql: Sql, partitionHours: number, now = Date.now()): Promise<number> {
+  const [row] = await sql<{ created: number }[]>`
+    SELECT create_event_partitions(${`${partitionHours} hours`}::interval, ${new Date(now + AHEAD_MS).toISOString()}::timestamptz) AS created`;
+  return row!.created;
+}
+
+export async function runMaintenance(options: MaintenanceOptions): Promise<MaintenanceReport> {
+  const { sql, appRole, retention, logger } = options;
+  const now = (options.now ?? Date.now)();
+  const report: MaintenanceReport = {
+    ran: false, partitionsCreated: 0, legacyMoved: 0, partitionsIndexed: 0, partitionsDropped: 0, eventsExpired: 0, countsFolded: 0, more: false,
+  };
+  const [lease] = await sql<{ taken: boolean | null }[]>`SELECT take_maintenance_lease(${identity}, ${LEASE_SECONDS}) AS taken`;
+  if (!lease?.taken) return report;
+  report.ran = true;
+
+  report.partitionsCreated = await ensurePartitions(sql, options.partitionHours, now);
+
+  for (let i = 0; i < BATCHES_PER_RUN; i++) {
+    const [row] = await sql<{ moved: number }[]>`SELECT move_legacy_events(${BATCH}) AS moved`;
+    report.legacyMoved += row!.moved;
+    if (row!.moved < BATCH) break;
+    if (i === BATCHES_PER_RUN - 1) report.more = true;
+  }
+  if (report.legacyMoved > 0 || !report.more) await sql`SELECT finish_legacy_move()`;
+
+  const partitions = await sql<{ name: string; lower_bound: Date | null; upper_bound: Date; indexed: boolean }[]>`
+    SELECT p.name, p.lower_bound, p.upper_bound, to_regclass(p.name || '_search_idx') IS NOT NULL AS indexed
+    FROM event_partitions AS p WHERE p.upper_bound IS NOT NULL ORDER BY p.upper_bound`;
+
+  // Retention: whole partitions where every tenant with rows in them has expired.
+  for (const partition of partitions) {
+    const tenants = await sql<{ tenant: string }[]>`SELECT tenants_with_events_before(${partition.upper_bound}) AS tenant`;
+    const expired = tenants.every(({ tenant }) => {
+      const days = retentionDays(retention, tenant);
+      return days !== undefined && partition.upper_bound.getTime() <= now - days * DAY_MS;
+    });
+    // A partition nobody has rows in is dropped only once the default retention passed it.
+    const empty = tenants.length === 0 && retention.defaultDays !== undefined && partition.upper_bound.getTime() <= now - retention.defaultDays * DAY_MS;
+    if ((tenants.length > 0 && expired) || empty) {
+      const [dropped] = await sql<{ ok: boolean }[]>`SELECT drop_event_partition(${partition.name}, ${partition.upper_bound}) AS ok`;
+      if (dropped?.ok) {
+        report.partitionsDropped++;
+        logger?.info({ partition: partition.name, until: partition.upper_bound.toISOString() }, "retention: partition dropped");
+      }
+    } else break; // partitions are in time order: later ones hold newer rows
+  }
+
+  // Retention: tenants whose own retention is shorter, in bounded batches.
+  const defaultCutoff = retention.defaultDays === undefined ? undefined : now - retention.defaultDays * DAY_MS;
+  const candidates = new Set([...retention.tenantDays.keys()]);
+  if (defaultCutoff !== undefined) {
+    for (const { tenant } of await sql<{ tenant: string }[]>`SELECT tenants_with_events_before(${new Date(defaultCutoff)}) AS tenant`) candidates.add(tenant);
+  }
+  for (const tenant of candidates) {
+    const days = retentionDays(retention, tenant);
+    if (days === undefined) continue;
+    const cutoff = new Date(now - days * DAY_MS - 1);
+    for (let i = 0; i < BATCHES_PER_RUN; i++) {
+      const [row] = await sql<{ n: number }[]>`
+        SELECT delete_events(${tenant}, ${appRole ?? null}, '-infinity'::timestamptz, ${cutoff}, NULL, NULL, ${BATCH}) AS n`;
+      report.eventsExpired += row!.n;
+      if (row!.n < BATCH) break;
+      if (i === BATCHES_PER_RUN - 1) report.more = true;
+    }
+  }
+
+  // Search: a trigram index on each partition that closed, one a run (building one takes a while).
+  const closed = partitions.find((p) => !p.indexed && p.upper_bound.getTime() <= now - CLOSED_GRACE_MS);
+  if (closed) {
+    const [row] = await sql<{ ok: boolean }[]>`SELECT index_closed_partition(${closed.name}) AS ok`;
+    if (row?.ok) report.partitionsIndexed++;
+    report.more ||= partitions.filter((p) => !p.indexed && p.upper_bound.getTime() <= now - CLOSED_GRACE_MS).length > 1;
+  }
+
+  for (let i = 0; i < BATCHES_PER_RUN; i++) {
+    const [row] = await sql<{ n: number }[]>`SELECT compact_counts(${new Date(now - FOLD_AFTER_MS)}, ${BATCH}) AS n`;
+    report.countsFolded += row!.n;
+    if (row!.n < BATCH) break;
+    if (i === BATCHES_PER_RUN - 1) report.more = true;
+  }
+  return report;
+}
