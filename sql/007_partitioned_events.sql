@@ -429,9 +429,12 @@ AS $$
 $$;
 
 -- Deletes at most `batch` events matching the filters, and takes them from
--- the counts in the same transaction; returns how many went. For /delete and
--- per-tenant retention; row-level security applies (the caller's tenant).
--- Rows still in the table of before go too.
+-- the counts in the same transaction; returns how many went, or -1 when the
+-- rows it picked were all deleted by someone else meanwhile (call again).
+-- 0 means none are left. For /delete and per-tenant retention; row-level
+-- security applies (the caller's tenant). Rows still in the table of before
+-- go too. Picks by (partition, ctid) rather than locking rows (FOR UPDATE
+-- needs UPDATE, which the service's role does not have).
 CREATE FUNCTION delete_events(
   tenant      text,
   app_role    text,
@@ -444,45 +447,49 @@ CREATE FUNCTION delete_events(
 LANGUAGE plpgsql
 AS $$
 DECLARE
+  picked_rows   integer;
   gone_types    text[];
   gone_services text[];
   gone_times    timestamptz[];
   gone_levels   text[];
 BEGIN
   PERFORM enter_tenant(tenant, app_role);
-  WITH picked AS (
-    SELECT e.event_id, e.ts FROM events AS e
+  WITH picked AS MATERIALIZED (
+    SELECT e.tableoid AS part, e.ctid AS row_id FROM events AS e
     WHERE e.tenant_id = tenant AND e.ts >= from_ts AND e.ts <= to_ts
       AND (service IS NULL OR e.service_name = service) AND (kind IS NULL OR e.event_type = kind)
     LIMIT batch
-    FOR UPDATE SKIP LOCKED
   ),
   gone AS (
     DELETE FROM events AS e USING picked AS p
     -- The window again, so only its partitions are looked in.
-    WHERE e.tenant_id = tenant AND e.ts >= from_ts AND e.ts <= to_ts AND e.event_id = p.event_id AND e.ts = p.ts
+    WHERE e.tenant_id = tenant AND e.ts >= from_ts AND e.ts <= to_ts AND e.tableoid = p.part AND e.ctid = p.row_id
     RETURNING e.event_type, e.service_name, e.ts, e.count_level
   )
-  SELECT pg_catalog.array_agg(event_type), pg_catalog.array_agg(service_name), pg_catalog.array_agg(ts), pg_catalog.array_agg(count_level)
-  INTO gone_types, gone_services, gone_times, gone_levels
+  SELECT (SELECT pg_catalog.count(*) FROM picked), pg_catalog.array_agg(event_type), pg_catalog.array_agg(service_name),
+         pg_catalog.array_agg(ts), pg_catalog.array_agg(count_level)
+  INTO picked_rows, gone_types, gone_services, gone_times, gone_levels
   FROM gone;
-  IF gone_types IS NULL AND pg_catalog.to_regclass('events_legacy') IS NOT NULL THEN
+  IF picked_rows = 0 AND pg_catalog.to_regclass('events_legacy') IS NOT NULL THEN
     EXECUTE '
       WITH picked AS (
-        SELECT l.event_id FROM events_legacy AS l
+        SELECT l.ctid AS row_id FROM events_legacy AS l
         WHERE l.tenant_id = $1 AND l.ts >= $2 AND l.ts <= $3 AND ($4::text IS NULL OR l.service_name = $4) AND ($5::text IS NULL OR l.event_type = $5)
-        LIMIT $6 FOR UPDATE SKIP LOCKED
+        LIMIT $6
       ),
       gone AS (
-        DELETE FROM events_legacy AS l USING picked AS p WHERE l.tenant_id = $1 AND l.event_id = p.event_id
+        DELETE FROM events_legacy AS l USING picked AS p WHERE l.ctid = p.row_id
         RETURNING l.event_type, l.service_name, l.ts
       )
       SELECT pg_catalog.array_agg(event_type), pg_catalog.array_agg(service_name), pg_catalog.array_agg(ts), pg_catalog.array_agg(''*''::text) FROM gone'
     INTO gone_types, gone_services, gone_times, gone_levels
     USING tenant, from_ts, to_ts, service, kind, batch;
+    IF gone_types IS NOT NULL THEN
+      picked_rows := pg_catalog.cardinality(gone_types);
+    END IF;
   END IF;
   IF gone_types IS NULL THEN
-    RETURN 0;
+    RETURN CASE WHEN picked_rows = 0 THEN 0 ELSE -1 END;
   END IF;
   PERFORM count_events(tenant, NULL, gone_types, gone_services, gone_times, gone_levels, -1);
   RETURN pg_catalog.cardinality(gone_types);

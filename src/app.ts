@@ -13,6 +13,7 @@ import { requestLog } from "./http/middleware/request-log";
 import { tracing } from "./http/middleware/tracing";
 import { createRouter } from "./http/router";
 import { createIngestRouter } from "./ingest";
+import { createLifecycleRouter } from "./lifecycle";
 import { createMetricsRouter } from "./metrics";
 import { createOtlpRouter } from "./otlp";
 import { otlpErrors } from "./otlp/otlp.handlers";
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps) {
   api.route("/", createIngestRouter());
   api.route("/", createQueryRouter());
   api.route("/", createOtlpRouter());
+  api.route("/", createLifecycleRouter());
   app.route("/", api);
 
   app.onError(handleError);

@@ -176,3 +176,8 @@ export function databaseUrl(config: Config): string | undefined {
   url.pathname = `/${encodeURIComponent(config.DB_DATABASE ?? "postgres")}`;
   return url.toString();
 }
+
+/** Days a tenant's events are kept: TENANT_RETENTION_DAYS, else RETENTION_DAYS; undefined keeps them forever. */
+export function retentionDaysOf(config: Pick<Config, "RETENTION_DAYS" | "TENANT_RETENTION_DAYS">, tenant: string): number | undefined {
+  return config.TENANT_RETENTION_DAYS.get(tenant) ?? config.RETENTION_DAYS;
+}

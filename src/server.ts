@@ -10,7 +10,9 @@ import { createMetrics } from "./observability/metrics";
 import { createTracerProvider } from "./observability/tracer-provider";
 import { waitUntilReady } from "./ratelimit";
 import { createLimiterFromConfig } from "./ratelimit/from-config";
+import { scheduleMaintenance } from "./storage/maintenance";
 import { openStore } from "./storage/open-store";
+import { createUsageRecorder } from "./storage/usage-recorder";
 
 const TRACE_FLUSH_TIMEOUT_MS = 3000;
 
@@ -78,6 +80,15 @@ async function main() {
   if (redis) await waitUntilReady(redis, 2000);
   const tracing = config.ENABLE_TRACING ? createTracerProvider(config) : undefined;
 
+  const usage = createUsageRecorder(store, logger);
+  // Partitions ahead, retention, search indexes: in the background, once the store is ready.
+  let stopMaintenance: (() => Promise<void>) | undefined;
+  if (config.MAINTENANCE_INTERVAL_S > 0) {
+    void store.migration.then(() => {
+      stopMaintenance = scheduleMaintenance({ store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger });
+    });
+  }
+
   let shuttingDown = false;
   const app = createApp({
     config,
@@ -85,6 +96,7 @@ async function main() {
     limiter,
     logger,
     metrics,
+    usage,
     tracer: tracing?.getTracer("telemetry-vault"),
     isShuttingDown: () => shuttingDown,
   });
@@ -123,6 +135,8 @@ async function main() {
     try {
       if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
       await server.stop(false); // stop accepting, wait for in-flight requests
+      await stopMaintenance?.();
+      await usage.close();
       await store.close();
       await limiter.close?.();
       await redis?.quit().catch(() => redis.disconnect());

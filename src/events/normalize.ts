@@ -24,17 +24,21 @@ export type Normalized = { event: NewEvent; problem?: undefined } | { event?: un
 /**
  * The one door into the store for an event, from /ingest and OTLP alike:
  * checks what the store requires of every row (id and service name, the time
- * window, the stored payload size) and writes the timestamp in the stored
+ * window, the tenant's retention, the stored payload size) and writes the timestamp in the stored
  * form. /ingest refuses the batch on a problem; OTLP drops the record and
  * reports it as partial success.
  */
-export function normalizeEvent(fields: EventFields, now: number): Normalized {
+export function normalizeEvent(fields: EventFields, now: number, retentionDays?: number): Normalized {
   const idProblem = textProblem(fields.eventId, MAX_ID_LENGTH);
   if (idProblem) return { problem: { path: "eventId", message: idProblem } };
   const serviceProblem = textProblem(fields.serviceName, MAX_SERVICE_NAME_LENGTH);
   if (serviceProblem) return { problem: { path: "serviceName", message: serviceProblem } };
   if (!(fields.timestampMs >= MIN_TIME_MS && fields.timestampMs <= now + MAX_FUTURE_MS)) {
     return { problem: { path: "timestamp", message: "must be between 1970-01-01T00:00:00Z and 24 hours from now" } };
+  }
+  // Nothing is stored that retention would drop at once.
+  if (retentionDays !== undefined && fields.timestampMs < now - retentionDays * DAY_MS) {
+    return { problem: { path: "timestamp", message: `is older than the tenant's retention of ${retentionDays} days` } };
   }
   if (fields.payloadBytes > MAX_PAYLOAD_BYTES) {
     return { problem: { path: "payload", message: `must be at most ${MAX_PAYLOAD_BYTES} bytes as stored (${fields.payloadBytes} bytes)` } };
@@ -52,6 +56,8 @@ export function normalizeEvent(fields: EventFields, now: number): Normalized {
     },
   };
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 function textProblem(value: string, max: number): string | undefined {
   if (value.length === 0 || value.length > max) return `must be 1 to ${max} characters`;

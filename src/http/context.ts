@@ -4,6 +4,7 @@ import type { Config } from "../config";
 import type { EventStore } from "../storage/event-store";
 import type { RateLimiter } from "../ratelimit/rate-limiter";
 import type { Metrics } from "../observability/metrics";
+import type { UsageRecorder } from "../storage/usage-recorder";
 
 /** Everything the app needs from the outside world, handed to createApp. */
 export interface AppDeps {
@@ -14,6 +15,8 @@ export interface AppDeps {
   /** Optional: without a tracer no spans are made (tracing off costs nothing). */
   tracer?: Tracer;
   metrics?: Metrics;
+  /** Counts requests refused by the rate limiter into the tenant's usage. */
+  usage?: Pick<UsageRecorder, "rateLimited">;
   /** Milliseconds since the epoch; injectable so tests can move time. */
   now?: () => number;
   /** Reports whether the process is draining; readiness turns 503 when true. */
@@ -29,6 +32,8 @@ export interface AppVariables {
   deps: AppDeps;
   requestId: string;
   tenantId: string;
+  /** A short non-reversible fingerprint of the API key, for audit lines (never the key). */
+  keyFingerprint?: string;
   /** Set by the tracing middleware when tracing is on, for the request log line. */
   traceId?: string;
   /** The request span's context, parent of the spans handlers open (tracing.ts withSpan). */

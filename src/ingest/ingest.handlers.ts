@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { ApiError } from "../http/api-error";
+import { retentionDaysOf } from "../config";
 import type { AppEnv } from "../http/context";
 import { withSpan } from "../http/middleware/tracing";
 import { bodyFormat, parseEvents } from "./parse-events";
@@ -16,7 +17,7 @@ export async function handleIngest(c: Context<AppEnv>) {
     throw new ApiError("batch_too_large", `A batch holds at most ${config.MAX_BATCH} events; this one has ${items.length}`);
   }
 
-  const outcome = validateEvents(items, now());
+  const outcome = validateEvents(items, now(), retentionDaysOf(config, c.get("tenantId")));
   if (!outcome.ok) {
     throw new ApiError("validation_failed", `${outcome.details.length} problem(s) in the batch; nothing was stored`, {
       details: outcome.details,

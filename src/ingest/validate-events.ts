@@ -17,7 +17,7 @@ export type ValidationOutcome =
  * Validates a whole batch. All or nothing: one bad event fails the batch, and
  * the answer lists what is wrong (up to 100 problems) with index and path.
  */
-export function validateEvents(items: unknown[], now: number): ValidationOutcome {
+export function validateEvents(items: unknown[], now: number, retentionDays?: number): ValidationOutcome {
   const events: NewEvent[] = new Array(items.length);
   const details: ErrorDetail[] = [];
 
@@ -55,6 +55,7 @@ export function validateEvents(items: unknown[], now: number): ValidationOutcome
         traceId: traceIdOf(payload),
       },
       now,
+      retentionDays,
     );
     if (normalized.problem) details.push({ index, ...normalized.problem });
     else events[index] = normalized.event;

@@ -124,6 +124,8 @@ export interface ExportLimits {
   maxRecords: number;
   /** Stored bytes of all the events an export becomes. */
   maxEventBytes: number;
+  /** The tenant's retention: older records are refused (partial success). */
+  retentionDays?: number;
 }
 
 export interface DecodeResult {
@@ -145,6 +147,7 @@ export class EventBatch {
   constructor(
     private readonly eventType: EventType,
     private readonly maxEventBytes = Infinity,
+    private readonly retentionDays?: number,
   ) {}
 
   reject(reason: string): void {
@@ -176,6 +179,7 @@ export class EventBatch {
         traceId: traceIdOf(record),
       },
       this.now,
+      this.retentionDays,
     );
     if (normalized.problem) return this.reject(`${normalized.problem.path} ${normalized.problem.message}`);
     this.bytes += payload.bytes;

@@ -22,7 +22,7 @@ interface SignalCodec {
   fields: SignalFields;
   /** Events one record becomes, when not one (a metric's data points). */
   perRecord?: (record: Record<string, unknown>) => number;
-  convert: (request: ExportRequest, maxEventBytes: number) => DecodeResult;
+  convert: (request: ExportRequest, limits: ExportLimits) => DecodeResult;
 }
 
 const SIGNALS: Record<OtlpSignal, SignalCodec> = {
@@ -57,7 +57,7 @@ export function decodeOtlpRequest(
     const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType) : fromJson(parseJson(body), fields);
     const records = countRecords(request, perRecord && ((raw) => perRecord(shallowRecord(request, raw, encoding))));
     if (records > limits.maxRecords) throw OtlpTooLargeError.records(records, limits.maxRecords);
-    return convert(request, limits.maxEventBytes);
+    return convert(request, limits);
   } catch (err) {
     if (err instanceof OtlpTooLargeError) throw err;
     throw asDecodeError(err, "invalid OTLP request");

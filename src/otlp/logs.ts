@@ -1,5 +1,5 @@
 /** ExportLogsServiceRequest → one "log" event per log record. */
-import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
+import { EventBatch, forEachRecord, type DecodeResult, type Envelope, type ExportLimits } from "./batch.ts";
 import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { SeverityNumberValues } from "./schema.ts";
 import {
@@ -19,8 +19,8 @@ import {
 
 export const LOG_FIELDS: SignalFields = { resources: "resourceLogs", scopes: "scopeLogs", records: "logRecords" };
 
-export function convertLogs(request: ExportRequest, maxEventBytes?: number): DecodeResult {
-  const batch = new EventBatch("log", maxEventBytes);
+export function convertLogs(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
+  const batch = new EventBatch("log", limits.maxEventBytes, limits.retentionDays);
   const receivedAt: UnixNanos = { ms: Date.now(), subMs: 0 };
   forEachRecord(request, (envelope, record) =>
     addLogRecord(batch, envelope, record, receivedAt),

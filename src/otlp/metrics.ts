@@ -1,5 +1,5 @@
 /** ExportMetricsServiceRequest → one "metric" event per data point. */
-import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
+import { EventBatch, forEachRecord, type DecodeResult, type Envelope, type ExportLimits } from "./batch.ts";
 import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { AggregationTemporalityValues } from "./schema.ts";
 import {
@@ -38,8 +38,8 @@ const KINDS: ReadonlyArray<[field: string, type: string, readPoint: PointReader]
 
 export const METRIC_FIELDS: SignalFields = { resources: "resourceMetrics", scopes: "scopeMetrics", records: "metrics" };
 
-export function convertMetrics(request: ExportRequest, maxEventBytes?: number): DecodeResult {
-  const batch = new EventBatch("metric", maxEventBytes);
+export function convertMetrics(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
+  const batch = new EventBatch("metric", limits.maxEventBytes, limits.retentionDays);
   forEachRecord(request, (envelope, metric) =>
     addMetric(batch, envelope, metric),
   );

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Config } from "../config";
+import { retentionDaysOf, type Config } from "../config";
 import { ApiError } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { toApiError } from "../http/error-handler";
@@ -28,8 +28,12 @@ const RPC_CODE = {
  */
 const EVENT_BYTES_PER_BODY_BYTE = 2;
 
-export function exportLimits(config: Config): ExportLimits {
-  return { maxRecords: config.MAX_BATCH, maxEventBytes: config.MAX_BODY_BYTES * EVENT_BYTES_PER_BODY_BYTE };
+export function exportLimits(config: Config, tenant: string): ExportLimits {
+  return {
+    maxRecords: config.MAX_BATCH,
+    maxEventBytes: config.MAX_BODY_BYTES * EVENT_BYTES_PER_BODY_BYTE,
+    retentionDays: retentionDaysOf(config, tenant),
+  };
 }
 
 /**
@@ -44,7 +48,7 @@ export function otlpExportHandler(signal: OtlpSignal) {
     }
     const { config, store } = c.get("deps");
     const body = await readBody(c.req.raw, config.MAX_BODY_BYTES);
-    const { events, rejected, rejectedMessage } = decode(signal, body, encoding, exportLimits(config));
+    const { events, rejected, rejectedMessage } = decode(signal, body, encoding, exportLimits(config, c.get("tenantId")));
     if (events.length > 0) {
       const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
         store.ingest(c.get("tenantId"), events),

@@ -1,5 +1,5 @@
 /** ExportTraceServiceRequest → one "trace" event per span. */
-import { EventBatch, forEachRecord, type DecodeResult, type Envelope } from "./batch.ts";
+import { EventBatch, forEachRecord, type DecodeResult, type Envelope, type ExportLimits } from "./batch.ts";
 import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { SpanKindValues, StatusCodeValues } from "./schema.ts";
 import {
@@ -25,8 +25,8 @@ const STATUS_NAMES = ["unset", "ok", "error"];
 
 export const SPAN_FIELDS: SignalFields = { resources: "resourceSpans", scopes: "scopeSpans", records: "spans" };
 
-export function convertTraces(request: ExportRequest, maxEventBytes?: number): DecodeResult {
-  const batch = new EventBatch("trace", maxEventBytes);
+export function convertTraces(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
+  const batch = new EventBatch("trace", limits.maxEventBytes, limits.retentionDays);
   forEachRecord(request, (envelope, span) =>
     addSpan(batch, envelope, span),
   );

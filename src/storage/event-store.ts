@@ -45,6 +45,20 @@ export interface EventPage {
   truncated: boolean;
 }
 
+/** A tenant's usage on one UTC day of ingest. */
+export interface UsageDay {
+  /** YYYY-MM-DD. */
+  day: string;
+  /** Events stored. */
+  events: number;
+  /** Events refused as duplicates. */
+  duplicates: number;
+  /** Payload bytes stored (as stored: see NewEvent.payloadBytes). */
+  bytes: number;
+  /** Requests refused by the rate limiter. */
+  rateLimited: number;
+}
+
 export interface EventStore {
   /** Stores events for one tenant in one transaction; resolves only after commit. */
   ingest(tenantId: string, events: NewEvent[]): Promise<IngestResult>;
@@ -53,6 +67,16 @@ export interface EventStore {
   groupCounts(filter: EventFilter, by: GroupBy): Promise<{ key: string; count: number }[]>;
   /** Event counts per time bucket (only non-empty buckets), optionally per key; ascending by bucket. */
   timeBuckets(filter: EventFilter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]>;
+  /**
+   * Deletes the events matching `filter` (window inclusive), in bounded
+   * batches of their own transactions, the counts taken down with each;
+   * returns how many went.
+   */
+  deleteEvents(filter: EventFilter): Promise<number>;
+  /** The tenant's usage per UTC day from `fromDay` to `toDay` (YYYY-MM-DD, inclusive), days with none left out. */
+  usage(tenantId: string, fromDay: string, toDay: string): Promise<UsageDay[]>;
+  /** Adds requests refused by the rate limiter to today's usage. */
+  recordRateLimited(tenantId: string, count: number): Promise<void>;
   /** Throws when storage does not answer. */
   ping(): Promise<void>;
   /** "postgres" or "embedded". */

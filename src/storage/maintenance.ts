@@ -1,5 +1,6 @@
 import type { Sql } from "postgres";
 import type { Logger } from "pino";
+import { retentionDaysOf, type Config } from "../config";
 
 /**
  * Upkeep of the partitioned layout (sql/007), one runner at a time across
@@ -10,12 +11,8 @@ import type { Logger } from "pino";
  * is bounded per run, so a run never holds the database for long; `bun run
  * maintenance` runs passes until nothing is left to do.
  */
-export interface Retention {
-  /** RETENTION_DAYS: undefined keeps forever. */
-  defaultDays?: number;
-  /** TENANT_RETENTION_DAYS. */
-  tenantDays: ReadonlyMap<string, number>;
-}
+/** RETENTION_DAYS and TENANT_RETENTION_DAYS, as config.ts reads them. */
+export type Retention = Pick<Config, "RETENTION_DAYS" | "TENANT_RETENTION_DAYS">;
 
 export interface MaintenanceOptions {
   sql: Sql;
@@ -55,10 +52,6 @@ const BATCHES_PER_RUN = 20;
 
 const identity = `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
 
-export function retentionDays(retention: Retention, tenant: string): number | undefined {
-  return retention.tenantDays.get(tenant) ?? retention.defaultDays;
-}
-
 /** Creates the partitions the next two days need; the service does this before it takes writes. */
 export async function ensurePartitions(sql: Sql, partitionHours: number, now = Date.now()): Promise<number> {
   const [row] = await sql<{ created: number }[]>`
@@ -94,11 +87,11 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   for (const partition of partitions) {
     const tenants = await sql<{ tenant: string }[]>`SELECT tenants_with_events_before(${partition.upper_bound}) AS tenant`;
     const expired = tenants.every(({ tenant }) => {
-      const days = retentionDays(retention, tenant);
+      const days = retentionDaysOf(retention, tenant);
       return days !== undefined && partition.upper_bound.getTime() <= now - days * DAY_MS;
     });
     // A partition nobody has rows in is dropped only once the default retention passed it.
-    const empty = tenants.length === 0 && retention.defaultDays !== undefined && partition.upper_bound.getTime() <= now - retention.defaultDays * DAY_MS;
+    const empty = tenants.length === 0 && retention.RETENTION_DAYS !== undefined && partition.upper_bound.getTime() <= now - retention.RETENTION_DAYS * DAY_MS;
     if ((tenants.length > 0 && expired) || empty) {
       const [dropped] = await sql<{ ok: boolean }[]>`SELECT drop_event_partition(${partition.name}, ${partition.upper_bound}) AS ok`;
       if (dropped?.ok) {
@@ -109,20 +102,20 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   }
 
   // Retention: tenants whose own retention is shorter, in bounded batches.
-  const defaultCutoff = retention.defaultDays === undefined ? undefined : now - retention.defaultDays * DAY_MS;
-  const candidates = new Set([...retention.tenantDays.keys()]);
+  const defaultCutoff = retention.RETENTION_DAYS === undefined ? undefined : now - retention.RETENTION_DAYS * DAY_MS;
+  const candidates = new Set([...retention.TENANT_RETENTION_DAYS.keys()]);
   if (defaultCutoff !== undefined) {
     for (const { tenant } of await sql<{ tenant: string }[]>`SELECT tenants_with_events_before(${new Date(defaultCutoff)}) AS tenant`) candidates.add(tenant);
   }
   for (const tenant of candidates) {
-    const days = retentionDays(retention, tenant);
+    const days = retentionDaysOf(retention, tenant);
     if (days === undefined) continue;
     const cutoff = new Date(now - days * DAY_MS - 1);
     for (let i = 0; i < BATCHES_PER_RUN; i++) {
       const [row] = await sql<{ n: number }[]>`
         SELECT delete_events(${tenant}, ${appRole ?? null}, '-infinity'::timestamptz, ${cutoff}, NULL, NULL, ${BATCH}) AS n`;
-      report.eventsExpired += row!.n;
-      if (row!.n < BATCH) break;
+      if (row!.n === 0) break;
+      report.eventsExpired += Math.max(0, row!.n);
       if (i === BATCHES_PER_RUN - 1) report.more = true;
     }
   }
@@ -142,4 +135,35 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     if (i === BATCHES_PER_RUN - 1) report.more = true;
   }
   return report;
+}
+
+/**
+ * Runs maintenance every `intervalS` in the background (one replica at a
+ * time: the lease), never overlapping itself; failures are logged and
+ * retried next time. Returns a stop function that waits for a run in flight.
+ */
+export function scheduleMaintenance(
+  options: Omit<MaintenanceOptions, "sql" | "appRole"> & { store: { sql: Sql; appRole: string | undefined }; intervalS: number; logger: Pick<Logger, "info" | "warn"> },
+): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (running || stopped) return;
+    running = runMaintenance({ ...options, sql: options.store.sql, appRole: options.store.appRole })
+      .then((report) => {
+        if (report.partitionsCreated || report.legacyMoved || report.partitionsDropped || report.eventsExpired || report.partitionsIndexed) {
+          options.logger.info({ ...report }, "maintenance");
+        }
+      })
+      .catch((error) => options.logger.warn({ err: error }, "maintenance run failed; will retry"))
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(tick, options.intervalS * 1000);
+  timer.unref?.();
+  tick();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
 }

@@ -183,6 +183,12 @@ function startingStore(ready: Promise<PostgresEventStore>, about: { kind: string
     timeBuckets: (filter, interval, by) => Promise.resolve().then(() => current().timeBuckets(filter, interval, by)),
     ping: () => Promise.resolve().then(() => current().ping()),
     withTenant: (tenantId, work, options) => Promise.resolve().then(() => current().withTenant(tenantId, work, options)),
+    deleteEvents: (filter) => Promise.resolve().then(() => current().deleteEvents(filter)),
+    usage: (tenantId, fromDay, toDay) => Promise.resolve().then(() => current().usage(tenantId, fromDay, toDay)),
+    recordRateLimited: (tenantId, count) => Promise.resolve().then(() => current().recordRateLimited(tenantId, count)),
+    get appRole() {
+      return store?.appRole;
+    },
     poolStats: () => store?.poolStats() ?? { inUse: 0, waiting: 0 },
     close: () => (store ? store.close() : about.sql.end({ timeout: 5 })),
   };

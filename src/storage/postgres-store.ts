@@ -4,6 +4,7 @@ import { translateStorageError } from "./errors";
 import { createEventReader } from "./event-reader";
 import type { EventStore } from "./event-store";
 import { createEventWriter } from "./event-writer";
+import { deleteEvents, recordRateLimited, usage } from "./lifecycle";
 import { createTenantScope, type TenantScope } from "./tenant-scope";
 
 export interface PostgresStoreOptions {
@@ -23,6 +24,8 @@ export interface PostgresEventStore extends EventStore {
   poolStats(): { inUse: number; waiting: number };
   /** Statements of one tenant in one transaction (tenant-scope.ts), for features beyond the reader and writer. */
   withTenant: TenantScope["run"];
+  /** The role each transaction switches to, if the service does (maintenance passes it on). */
+  appRole: string | undefined;
   /** The underlying client, for migrations and operational tooling. */
   sql: Sql;
 }
@@ -45,6 +48,10 @@ export function createPostgresEventStore(options: PostgresStoreOptions): Postgre
     ...reader,
     poolStats: () => gate.stats,
     withTenant: scope.run,
+    appRole,
+    deleteEvents: (filter) => deleteEvents(scope, appRole, filter),
+    usage: (tenantId, fromDay, toDay) => usage(scope, tenantId, fromDay, toDay),
+    recordRateLimited: (tenantId, count) => recordRateLimited(scope, appRole, tenantId, count),
     async ping() {
       try {
         await gate.run(() => sql`SELECT 1`);

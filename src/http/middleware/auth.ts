@@ -16,6 +16,7 @@ export function apiKeyAuth(keys: ApiKeyRegistry) {
       throw new ApiError("unauthorized", key ? "The API key is not valid" : "Missing X-API-Key header");
     }
     c.set("tenantId", tenant);
+    c.set("keyFingerprint", keys.fingerprint(key!));
     await next();
   });
 }

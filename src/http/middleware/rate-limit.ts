@@ -21,6 +21,7 @@ export const rateLimit = createMiddleware<AppEnv>(async function rateLimit(c, ne
   };
   if (!decision.allowed) {
     c.get("deps").metrics?.rateLimited.inc({ tenant });
+    c.get("deps").usage?.rateLimited(tenant);
     const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
     throw new ApiError("rate_limited", `Rate limit of ${decision.limit} requests exceeded; retry in ${retryAfterSeconds} s`, {
       retryAfterSeconds,

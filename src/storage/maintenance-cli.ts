@@ -1,0 +1,47 @@
+/**
+ * `bun run maintenance`: one full maintenance pass (partitions ahead, rows of
+ * the table of before moved, retention, search indexes on closed
+ * partitions, count shards folded), repeated until nothing is left to do.
+ * For cron, and for tests. Same configuration as the server.
+ */
+import { ConfigError, parseConfig } from "../config";
+import { createLogger } from "../observability/logger";
+import { runMaintenance } from "./maintenance";
+import { openStore } from "./open-store";
+
+let config;
+try {
+  config = parseConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`maintenance: configuration error\n${error.message}`);
+  process.exit(1);
+}
+const logger = createLogger({ level: config.LOG_LEVEL === "silent" ? "silent" : "warn" });
+const store = await openStore({ ...config, MIGRATE_ON_START: false }, logger);
+try {
+  await store.migration;
+  const totals: Record<string, number> = {};
+  for (let pass = 1; ; pass++) {
+    const report = await runMaintenance({
+      sql: store.sql,
+      appRole: store.appRole,
+      partitionHours: config.PARTITION_HOURS,
+      retention: config,
+      logger,
+    });
+    if (!report.ran) {
+      console.error("maintenance: another replica holds the maintenance lease; try again later");
+      process.exitCode = 2;
+      break;
+    }
+    for (const [key, value] of Object.entries(report)) if (typeof value === "number") totals[key] = (totals[key] ?? 0) + value;
+    if (!report.more) break;
+  }
+  console.log(`maintenance: ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+} catch (error) {
+  console.error(`maintenance failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await store.close();
+}
