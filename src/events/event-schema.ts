@@ -16,10 +16,10 @@ import { ISO_WITH_OFFSET, parseTimestamp } from "./timestamp";
  * query filters and documents them in the OpenAPI spec.
  */
 
-export const storableText = (max: number) =>
+export const storableText = (max: number, min = 1) =>
   z
     .string()
-    .min(1)
+    .min(min)
     .max(max)
     .superRefine((value, ctx) => {
       const problem = storableTextProblem(value);

@@ -33,3 +33,6 @@ export function storableTextProblem(value: string): string | undefined {
   if (!value.isWellFormed()) return "must not contain lone UTF-16 surrogates";
   return undefined;
 }
+
+/** Top values a field groupBy lists; the rest are counted in one `other` entry. */
+export const MAX_FIELD_GROUPS = 100;

@@ -6,9 +6,10 @@ import { MIN_TIME_MS } from "../events/limits";
 import { parseTimestamp } from "../events/timestamp";
 import { withSpan } from "../http/middleware/tracing";
 import { BUCKET_MINUTES } from "../events/event-types";
-import type { EventFilter, PageRequest } from "../storage/event-store";
+import type { EventFilter, GroupBy, PageRequest } from "../storage/event-store";
 import { decodeCursor, encodeCursor, type CursorState } from "./cursor";
 import { DEFAULT_LIMIT, MAX_BUCKETS, MAX_QUERY_BODY_BYTES, QueryRequestSchema, type QueryRequest } from "./query.schemas";
+import { FIELD_GROUP_PREFIX, searchTerms } from "./search.schemas";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -24,7 +25,7 @@ export async function handleQuery(c: Context<AppEnv>) {
       throw invalid("interval", `the window holds more than ${MAX_BUCKETS} buckets of that interval; pick a wider interval`);
     }
     const data = await withSpan(c, "db.query.buckets", { "db.system": "postgresql" }, () =>
-      store.timeBuckets(filter, query.interval!, query.groupBy),
+      store.timeBuckets(filter, query.interval!, groupByOf(query.groupBy)),
     );
     return c.json({ interval: query.interval, data, total: data.reduce((sum, row) => sum + row.count, 0) }, 200);
   }
@@ -33,7 +34,7 @@ export async function handleQuery(c: Context<AppEnv>) {
     if (query.cursor) throw invalid("cursor", "a cursor cannot be combined with groupBy");
     const filter = resolveFilter(tenantId, query, now());
     const data = await withSpan(c, "db.query.groups", { "db.system": "postgresql" }, () =>
-      store.groupCounts(filter, query.groupBy!),
+      store.groupCounts(filter, groupByOf(query.groupBy)!),
     );
     return c.json({ data, total: data.reduce((sum, row) => sum + row.count, 0) }, 200);
   }
@@ -41,7 +42,7 @@ export async function handleQuery(c: Context<AppEnv>) {
   const { filter, page } = query.cursor ? fromCursor(tenantId, query, decodeCursor(query.cursor, tenantId)) : fromBody(tenantId, query, now());
   const [found, total] = await Promise.all([
     withSpan(c, "db.query.events", { "db.system": "postgresql" }, () => store.findEvents(filter, page)),
-    withSpan(c, "db.query.count", { "db.system": "postgresql" }, () => store.countEvents(filter)),
+    page.total === "none" ? null : withSpan(c, "db.query.count", { "db.system": "postgresql" }, () => store.countEvents(filter)),
   ]);
   const { events, more, truncated } = found;
   const last = events.at(-1);
@@ -52,6 +53,9 @@ export async function handleQuery(c: Context<AppEnv>) {
           endTime: filter.endTime.toISOString(),
           ...(filter.eventType ? { eventType: filter.eventType } : {}),
           ...(filter.serviceName ? { serviceName: filter.serviceName } : {}),
+          ...(page.q ? { q: page.q } : {}),
+          ...(filter.where?.length ? { where: filter.where } : {}),
+          ...(page.total === "none" ? { total: page.total } : {}),
           limit: page.limit,
           page: Math.min(page.page + 1, Number.MAX_SAFE_INTEGER - 1),
           after: { timestamp: last.timestamp, eventId: last.eventId },
@@ -61,7 +65,7 @@ export async function handleQuery(c: Context<AppEnv>) {
     page: page.page,
     limit: page.limit,
     total,
-    totalPages: Math.ceil(total / page.limit),
+    totalPages: total === null ? null : Math.ceil(total / page.limit),
     hasNext: more,
     hasPrev: page.page > 1,
     ...(truncated ? { truncated: true as const } : {}),
@@ -69,8 +73,14 @@ export async function handleQuery(c: Context<AppEnv>) {
   return c.json({ data: events, pagination, nextCursor }, 200);
 }
 
-function fromBody(tenantId: string, query: QueryRequest, now: number): { filter: EventFilter; page: PageRequest } {
-  return { filter: resolveFilter(tenantId, query, now), page: { page: query.page ?? 1, limit: query.limit ?? DEFAULT_LIMIT } };
+/** A page request, with what the next page's cursor must carry besides the filter. */
+type PageAsked = PageRequest & Pick<QueryRequest, "q" | "total">;
+
+function fromBody(tenantId: string, query: QueryRequest, now: number): { filter: EventFilter; page: PageAsked } {
+  return {
+    filter: resolveFilter(tenantId, query, now),
+    page: { page: query.page ?? 1, limit: query.limit ?? DEFAULT_LIMIT, q: query.q, total: query.total },
+  };
 }
 
 /**
@@ -78,13 +88,16 @@ function fromBody(tenantId: string, query: QueryRequest, now: number): { filter:
  * must repeat its values (clients often resend their first body with the
  * cursor added); a different value is a client bug, answered 400 naming it.
  */
-function fromCursor(tenantId: string, query: QueryRequest, cursor: CursorState): { filter: EventFilter; page: PageRequest } {
+function fromCursor(tenantId: string, query: QueryRequest, cursor: CursorState): { filter: EventFilter; page: PageAsked } {
   if (query.page !== undefined) throw invalid("page", "cannot be combined with a cursor: the cursor names its page");
   const differs: [keyof QueryRequest, boolean][] = [
     ["startTime", query.startTime !== undefined && parseTimestamp(query.startTime) !== parseTimestamp(cursor.startTime)],
     ["endTime", query.endTime !== undefined && parseTimestamp(query.endTime) !== parseTimestamp(cursor.endTime)],
     ["eventType", query.eventType !== undefined && query.eventType !== cursor.eventType],
     ["serviceName", query.serviceName !== undefined && query.serviceName !== cursor.serviceName],
+    ["q", query.q !== undefined && query.q !== (cursor.q ?? "")],
+    ["where", query.where !== undefined && JSON.stringify(query.where) !== JSON.stringify(cursor.where ?? [])],
+    ["total", query.total !== undefined && query.total !== (cursor.total ?? "exact")],
     ["limit", query.limit !== undefined && query.limit !== cursor.limit],
   ];
   const different = differs.filter(([, d]) => d).map(([field]) => field);
@@ -100,8 +113,16 @@ function fromCursor(tenantId: string, query: QueryRequest, cursor: CursorState):
       endTime: new Date(parseTimestamp(cursor.endTime)),
       eventType: cursor.eventType,
       serviceName: cursor.serviceName,
+      terms: searchTerms(cursor.q),
+      where: cursor.where,
     },
-    page: { page: cursor.page, limit: cursor.limit, after: { timestamp: cursor.after.timestamp, eventId: cursor.after.eventId } },
+    page: {
+      page: cursor.page,
+      limit: cursor.limit,
+      after: { timestamp: cursor.after.timestamp, eventId: cursor.after.eventId },
+      q: cursor.q,
+      total: cursor.total,
+    },
   };
 }
 
@@ -109,7 +130,21 @@ function resolveFilter(tenantId: string, query: QueryRequest, now: number): Even
   const endTime = new Date(query.endTime ? parseTimestamp(query.endTime) : now);
   const startTime = new Date(query.startTime ? parseTimestamp(query.startTime) : Math.max(MIN_TIME_MS, endTime.getTime() - DAY_MS));
   if (startTime > endTime) throw invalid("startTime", "startTime must not be after endTime");
-  return { tenantId, startTime, endTime, eventType: query.eventType, serviceName: query.serviceName };
+  return {
+    tenantId,
+    startTime,
+    endTime,
+    eventType: query.eventType,
+    serviceName: query.serviceName,
+    terms: searchTerms(query.q),
+    where: query.where,
+  };
+}
+
+/** "field:http.status" → { field: "http.status" }. */
+function groupByOf(groupBy: QueryRequest["groupBy"]): GroupBy | undefined {
+  if (groupBy === undefined || groupBy === "service" || groupBy === "eventType") return groupBy;
+  return { field: groupBy.slice(FIELD_GROUP_PREFIX.length) };
 }
 
 function invalid(path: string, message: string) {

@@ -1,17 +1,19 @@
 import { z } from "@hono/zod-openapi";
-import { EventTypeSchema, ServiceNameSchema, TimestampSchema } from "../events/event-schema";
+import { EventTypeSchema, ServiceNameSchema, storableText, TimestampSchema } from "../events/event-schema";
+import { MAX_ID_LENGTH } from "../events/limits";
 import { INTERVALS } from "../events/event-types";
 import { parseTimestamp } from "../events/timestamp";
+import { GroupBySchema, JsonScalarSchema, QSchema, WhereSchema } from "./search.schemas";
 
-export const GROUP_BY = ["service", "eventType"] as const;
 /** A time series may have at most this many buckets (e.g. 1m over 7 days is 10 080). */
 export const MAX_BUCKETS = 20_000;
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 /** Offset pages go this deep at most (offset ≤ 10⁹ rows); cursors go on from there. */
 export const MAX_PAGE = 1_000_000;
-/** Query bodies are small; this bounds what is read before validation. */
+/** Query bodies are small; this bounds what is read before validation (and a cursor, which carries q and where). */
 export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
+export const TOTALS = ["exact", "none"] as const;
 
 export const LimitSchema = z.number().int().min(1).max(MAX_LIMIT);
 export const PageSchema = z.number().int().min(1).max(MAX_PAGE);
@@ -22,16 +24,25 @@ export const QueryRequestSchema = z
     endTime: TimestampSchema.optional().openapi({ description: "Inclusive; default: now" }),
     eventType: EventTypeSchema.optional(),
     serviceName: ServiceNameSchema.optional().openapi({ description: "Exact, case-sensitive service name" }),
-    page: PageSchema.optional().openapi({ default: 1, description: "1-based page (offset pagination); not with a cursor" }),
-    limit: LimitSchema.optional().openapi({ default: DEFAULT_LIMIT }),
-    groupBy: z.enum(GROUP_BY).optional().openapi({ description: "Count events per key instead of listing them" }),
+    q: QSchema.optional(),
+    where: WhereSchema.optional(),
+    // Defaults are told in descriptions, not as `default`: generators such as
+    // openapi-typescript make a property with a default required in requests.
+    page: PageSchema.optional().openapi({ description: "1-based page (offset pagination); not with a cursor. Default: 1" }),
+    limit: LimitSchema.optional().openapi({ description: `Events per page. Default: ${DEFAULT_LIMIT}` }),
+    groupBy: GroupBySchema.optional(),
     interval: z
       .enum(INTERVALS)
       .optional()
       .openapi({ description: "Count events per time bucket of this width (per groupBy key when given), for charts" }),
+    total: z.enum(TOTALS).optional().openapi({
+      description:
+        "exact (the default): pagination.total counts every match (a free-text search over days takes longer to count " +
+        "than to list); none: total and totalPages are null, and the page comes as fast as its rows",
+    }),
     cursor: z
       .string()
-      .max(4096)
+      .max(MAX_QUERY_BODY_BYTES)
       .optional()
       .openapi({
         description:
@@ -62,8 +73,8 @@ export const PaginationSchema = z
   .object({
     page: z.number().int(),
     limit: z.number().int(),
-    total: z.number().int().openapi({ description: "Events matching the filters (exact)" }),
-    totalPages: z.number().int(),
+    total: z.number().int().nullable().openapi({ description: "Events matching the filters (exact); null when asked with total: none" }),
+    totalPages: z.number().int().nullable(),
     hasNext: z.boolean(),
     hasPrev: z.boolean(),
     truncated: z.literal(true).optional().openapi({
@@ -82,9 +93,19 @@ export const EventsPageSchema = z
   })
   .openapi("EventsPage");
 
+const GroupKeySchema = JsonScalarSchema.openapi({
+  description: "The service, the event type, or the field's value (a JSON scalar; null: events without one)",
+});
+const OtherSchema = z
+  .literal(true)
+  .optional()
+  .openapi({ description: "Counts every value of a field past the top ones (its key is null), so the counts add up to total" });
+
 export const GroupCountsSchema = z
   .object({
-    data: z.array(z.object({ key: z.string(), count: z.number().int() })),
+    data: z
+      .array(z.object({ key: GroupKeySchema, other: OtherSchema, count: z.number().int() }))
+      .openapi({ description: "Largest count first; a field's other entry last" }),
     total: z.number().int(),
   })
   .openapi("GroupCounts");
@@ -95,7 +116,8 @@ export const TimeBucketsSchema = z
     data: z.array(
       z.object({
         bucket: z.string().openapi({ format: "date-time", description: "Bucket start (UTC, aligned to the epoch)" }),
-        key: z.string().optional().openapi({ description: "The groupBy key, when grouped" }),
+        key: GroupKeySchema.optional(),
+        other: OtherSchema,
         count: z.number().int(),
       }),
     ).openapi({ description: "Non-empty buckets only, ascending by bucket then key" }),
@@ -110,3 +132,28 @@ export const QueryResponseSchema = z
 export type EventsPage = z.infer<typeof EventsPageSchema>;
 export type GroupCounts = z.infer<typeof GroupCountsSchema>;
 export type TimeBuckets = z.infer<typeof TimeBucketsSchema>;
+
+/** GET /traces/{traceId}: a trace's events, oldest first. */
+export const TraceParamsSchema = z.object({
+  traceId: storableText(MAX_ID_LENGTH).openapi({
+    param: { name: "traceId", in: "path" },
+    description: "The trace id as the events carry it (OTLP: 32 hex digits); hex compares case-insensitively",
+    example: "4bf92f3577b34da6a3ce929d0e0e4736",
+  }),
+});
+
+export const TraceQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).optional().openapi({ description: `Events per page. Default: ${MAX_LIMIT}` }),
+  cursor: z.string().max(4096).optional().openapi({ description: "nextCursor from the previous page of this trace" }),
+});
+
+export const TracePageSchema = z
+  .object({
+    traceId: z.string().openapi({ description: "Lowercased" }),
+    data: z.array(StoredEventSchema).openapi({ description: "Oldest first (timestamp, then eventId)" }),
+    nextCursor: z.string().nullable().openapi({ description: "More events carry the trace: pass as `cursor` for them; null when none" }),
+    truncated: z.literal(true).optional().openapi({
+      description: "Present when the page holds fewer than `limit` events because their payloads filled the page's byte budget",
+    }),
+  })
+  .openapi("TracePage");

@@ -1,15 +1,17 @@
-import { countRows, seekOffset } from "./count-query";
+import { countRows, countTablesServe, seekOffset, type CountRow } from "./count-query";
 import { BUCKET_MINUTES, type BucketInterval } from "../events/event-types";
-import type { EventFilter, EventPage, GroupBy, PageRequest, TimeBucket } from "./event-store";
+import type { EventFilter, EventPage, GroupBy, GroupCount, GroupKey, PageRequest, TimeBucket } from "./event-store";
 import { SEEK_MIN_OFFSET } from "./offset-seek";
 import { pageOfEvents } from "./page-query";
 import type { TenantScope } from "./tenant-scope";
+import { eventsOfTrace } from "./trace-query";
 
 export interface EventReader {
   findEvents(filter: EventFilter, page: PageRequest): Promise<EventPage>;
   countEvents(filter: EventFilter): Promise<number>;
-  groupCounts(filter: EventFilter, by: GroupBy): Promise<{ key: string; count: number }[]>;
+  groupCounts(filter: EventFilter, by: GroupBy): Promise<GroupCount[]>;
   timeBuckets(filter: EventFilter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]>;
+  traceEvents(tenantId: string, traceId: string, limit: number, after?: PageRequest["after"]): Promise<EventPage>;
 }
 
 /** Reads: each in one transaction of the filter's tenant (tenant-scope.ts). */
@@ -20,12 +22,15 @@ export function createEventReader(scope: TenantScope): EventReader {
       if (offset < SEEK_MIN_OFFSET) {
         return scope.run(filter.tenantId, (tx) => pageOfEvents(tx, filter, page.limit, offset, page.after));
       }
-      // Deep pages: the counts say which minute holds the offset. Counts and
-      // rows must come from one snapshot for that to be exact.
+      // Deep pages: the counts say which minute holds the offset, when the
+      // count tables serve the filter. Counts and rows must come from one
+      // snapshot for that to be exact.
       return scope.run(
         filter.tenantId,
         async (tx) => {
-          const point = await seekOffset(tx, filter, offset);
+          const countable = await countTablesServe(tx, filter);
+          if (!countable) return pageOfEvents(tx, filter, page.limit, offset);
+          const point = await seekOffset(tx, filter, offset, countable.levels);
           if (!point) return { events: [], more: false, truncated: false };
           return pageOfEvents(tx, { ...filter, endTime: new Date(point.slot.to - 1) }, page.limit, point.skip);
         },
@@ -41,17 +46,46 @@ export function createEventReader(scope: TenantScope): EventReader {
     async groupCounts(filter, by) {
       const rows = await scope.run(filter.tenantId, (tx) => countRows(tx, filter, by));
       return rows
-        .map((r) => ({ key: r.key!, count: Number(r.count) }))
-        .filter((r) => r.count > 0)
-        .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        .filter((r) => Number(r.count) > 0)
+        .map((r) => ({ key: keyOf(r), ...(r.other ? { other: true as const } : {}), count: Number(r.count) }))
+        .sort((a, b) => Number(!!a.other) - Number(!!b.other) || b.count - a.count || compareKeys(a.key, b.key));
     },
 
     async timeBuckets(filter, interval, by) {
       const rows = await scope.run(filter.tenantId, (tx) => countRows(tx, filter, by, BUCKET_MINUTES[interval]));
       return rows
         .filter((r) => Number(r.count) > 0)
-        .map((r) => ({ bucket: r.bucket!.toISOString(), ...(by ? { key: r.key! } : {}), count: Number(r.count) }))
-        .sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : (a.key ?? "") < (b.key ?? "") ? -1 : 1));
+        .map((r) => ({
+          bucket: r.bucket!.toISOString(),
+          ...(by ? { key: keyOf(r) } : {}),
+          ...(r.other ? { other: true as const } : {}),
+          count: Number(r.count),
+        }))
+        .sort(
+          (a, b) =>
+            (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0) ||
+            Number(!!a.other) - Number(!!b.other) ||
+            compareKeys(a.key ?? null, b.key ?? null),
+        );
+    },
+
+    traceEvents(tenantId, traceId, limit, after) {
+      return scope.run(tenantId, (tx) => eventsOfTrace(tx, tenantId, traceId, limit, after));
     },
   };
+}
+
+/** Keys travel as JSON text (count-query.ts), so values of any JSON type come back as they were. */
+function keyOf(row: CountRow): GroupKey {
+  return row.key === null ? null : (JSON.parse(row.key) as GroupKey);
+}
+
+/** A stable order for keys of any JSON type: null first, then by their JSON text. */
+export function compareKeys(a: GroupKey, b: GroupKey): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -10,23 +10,50 @@ export interface IngestResult {
   duplicates: number;
 }
 
+export type JsonScalar = string | number | boolean | null;
+
+/** A condition on a payload field (query/search.schemas.ts says what each op means). */
+export type FieldCondition =
+  | { field: string; op: "eq" | "neq"; value: JsonScalar }
+  | { field: string; op: "in"; value: JsonScalar[] }
+  | { field: string; op: "exists" }
+  | { field: string; op: "gt" | "gte" | "lt" | "lte"; value: number | string }
+  | { field: string; op: "contains"; value: string };
+
 export interface EventFilter {
   tenantId: string;
   startTime: Date;
   endTime: Date;
   eventType?: EventType;
   serviceName?: string;
+  /** Free-text terms, lowercased, all of which must match (search.ts). */
+  terms?: string[];
+  /** Conditions on payload fields, all of which must hold. */
+  where?: FieldCondition[];
 }
 
-export type GroupBy = "service" | "eventType";
+export type GroupBy = "service" | "eventType" | { field: string };
 
 export interface TimeBucket {
   /** Start of the bucket, UTC ISO; buckets are aligned to the epoch. */
   bucket: string;
-  /** The groupBy key, when grouped. */
-  key?: string;
+  /** The groupBy key, when grouped: a service, an event type, or a field's value (null: none). */
+  key?: GroupKey;
+  /** Counts the values past the top MAX_FIELD_GROUPS of a field groupBy. */
+  other?: true;
   count: number;
 }
+
+export type GroupKey = JsonScalar;
+
+export interface GroupCount {
+  key: GroupKey;
+  /** Counts the values past the top MAX_FIELD_GROUPS of a field groupBy; its key is null. */
+  other?: true;
+  count: number;
+}
+
+
 
 export interface PageRequest {
   /** Offset pagination: 1-based page. */
@@ -64,9 +91,12 @@ export interface EventStore {
   ingest(tenantId: string, events: NewEvent[]): Promise<IngestResult>;
   findEvents(filter: EventFilter, page: PageRequest): Promise<EventPage>;
   countEvents(filter: EventFilter): Promise<number>;
-  groupCounts(filter: EventFilter, by: GroupBy): Promise<{ key: string; count: number }[]>;
+  /** Event counts per key, largest first; a field's `other` entry last. */
+  groupCounts(filter: EventFilter, by: GroupBy): Promise<GroupCount[]>;
   /** Event counts per time bucket (only non-empty buckets), optionally per key; ascending by bucket. */
   timeBuckets(filter: EventFilter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]>;
+  /** The tenant's events whose trace id is `traceId` (case-insensitively), oldest first, after `after` when given. */
+  traceEvents(tenantId: string, traceId: string, limit: number, after?: PageRequest["after"]): Promise<EventPage>;
   /**
    * Deletes the events matching `filter` (window inclusive), in bounded
    * batches of their own transactions, the counts taken down with each;

@@ -1,6 +1,7 @@
+import type { Fragment } from "postgres";
 import type { EventType, StoredEvent } from "../events/event-types";
 import type { EventFilter, EventPage, PageRequest } from "./event-store";
-import { filterClause, instant } from "./sql-filters";
+import { instant, rowFilter } from "./sql-filters";
 import type { Db } from "./write-sql";
 
 /**
@@ -11,7 +12,7 @@ import type { Db } from "./write-sql";
  */
 export const PAGE_BYTE_BUDGET = 4 * 1024 * 1024;
 
-interface EventRow {
+export interface EventRow {
   event_id: string;
   event_type: EventType;
   service_name: string;
@@ -25,32 +26,44 @@ interface EventRow {
 
 /**
  * One page of events, newest first: by offset, or after a (timestamp, id)
- * key. Up to `limit` + 1 candidates are read; the page keeps the first
- * `limit` of them while their payloads fit PAGE_BYTE_BUDGET (always at least
- * one), and the rest only say that more rows follow, without their payloads.
- * Rows written before payload sizes were stored (sql/006) are measured.
+ * key. Rows written before payload sizes were stored (sql/006) are measured.
  */
-export async function pageOfEvents(tx: Db, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]): Promise<EventPage> {
+export function pageOfEvents(tx: Db, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]): Promise<EventPage> {
+  return withinBudget(
+    tx,
+    tx`
+      SELECT event_id, event_type, service_name, ts, payload, received_at,
+             coalesce(payload_size, octet_length(payload::text)) AS size
+      FROM events_all
+      WHERE ${rowFilter(tx, filter)}
+        AND ts BETWEEN ${instant(tx, filter.startTime)} AND ${instant(tx, filter.endTime)}
+        ${after ? tx`AND (ts, event_id) < (${instant(tx, new Date(after.timestamp))}, ${after.eventId})` : tx``}
+      ORDER BY ts DESC, event_id DESC
+      LIMIT ${limit + 1}
+      ${offset > 0 ? tx`OFFSET ${offset}` : tx``}`,
+    limit,
+    "newest",
+  );
+}
+
+/**
+ * Up to `limit` + 1 candidates (event columns and a `size`, in `order`)
+ * become a page: it keeps the first `limit` of them while their payloads
+ * fit PAGE_BYTE_BUDGET (always at least one), and the rest only say that
+ * more rows follow, without their payloads.
+ */
+export async function withinBudget(tx: Db, candidates: Fragment, limit: number, order: "newest" | "oldest"): Promise<EventPage> {
+  const by = order === "newest" ? tx`ts DESC, event_id DESC` : tx`ts, event_id`;
   const rows = await tx<EventRow[]>`
     SELECT event_id, event_type, service_name, ts, received_at,
            CASE WHEN kept THEN payload END AS payload, kept
     FROM (
-      SELECT *, (row_number() OVER newest <= ${limit}
-                 AND (sum(size) OVER newest <= ${PAGE_BYTE_BUDGET} OR row_number() OVER newest = 1)) AS kept
-      FROM (
-        SELECT event_id, event_type, service_name, ts, payload, received_at,
-               coalesce(payload_size, octet_length(payload::text)) AS size
-        FROM events_all
-        WHERE ${filterClause(tx, filter)}
-          AND ts BETWEEN ${instant(tx, filter.startTime)} AND ${instant(tx, filter.endTime)}
-          ${after ? tx`AND (ts, event_id) < (${instant(tx, new Date(after.timestamp))}, ${after.eventId})` : tx``}
-        ORDER BY ts DESC, event_id DESC
-        LIMIT ${limit + 1}
-        ${offset > 0 ? tx`OFFSET ${offset}` : tx``}
-      ) AS candidates
-      WINDOW newest AS (ORDER BY ts DESC, event_id DESC)
+      SELECT *, (row_number() OVER w <= ${limit}
+                 AND (sum(size) OVER w <= ${PAGE_BYTE_BUDGET} OR row_number() OVER w = 1)) AS kept
+      FROM (${candidates}) AS candidates
+      WINDOW w AS (ORDER BY ${by})
     ) AS page
-    ORDER BY ts DESC, event_id DESC`;
+    ORDER BY ${by}`;
   const kept = rows.filter((row) => row.kept);
   return {
     events: kept.map(toStoredEvent),
@@ -59,7 +72,7 @@ export async function pageOfEvents(tx: Db, filter: EventFilter, limit: number, o
   };
 }
 
-function toStoredEvent(row: EventRow): StoredEvent {
+export function toStoredEvent(row: EventRow): StoredEvent {
   return {
     eventId: row.event_id,
     eventType: row.event_type,

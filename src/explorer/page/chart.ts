@@ -38,7 +38,7 @@ const TICK_STEPS = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080]
 
 function seriesFor(input: ChartInput): Series[] {
   const totals = new Map<string, number>();
-  for (const b of input.buckets) totals.set(b.key ?? "", (totals.get(b.key ?? "") ?? 0) + b.count);
+  for (const b of input.buckets) totals.set(keyText(b), (totals.get(keyText(b)) ?? 0) + b.count);
   if (input.stack === "eventType") {
     // Fixed colours per type, so "log" always looks the same.
     const known = EVENT_TYPES.filter((t) => totals.has(t)).map((t) => ({ key: t, label: t, color: EVENT_TYPES.indexOf(t), total: totals.get(t)! }));
@@ -53,13 +53,18 @@ function seriesFor(input: ChartInput): Series[] {
   return series;
 }
 
+/** A bucket's key as the series it belongs to. */
+function keyText(b: Bucket): string {
+  return b.other ? OTHER : b.key === undefined || b.key === null ? "" : String(b.key);
+}
+
 function columnsFor(input: ChartInput, series: Series[]): Column[] {
   const named = new Set(series.map((s) => s.key));
   const byStart = new Map<number, Column>();
   for (const b of input.buckets) {
     const start = Date.parse(b.bucket);
     const column = byStart.get(start) ?? { start, counts: new Map(), total: 0 };
-    const key = named.has(b.key ?? "") ? (b.key ?? "") : OTHER;
+    const key = named.has(keyText(b)) ? keyText(b) : OTHER;
     column.counts.set(key, (column.counts.get(key) ?? 0) + b.count);
     column.total += b.count;
     byStart.set(start, column);

@@ -130,14 +130,16 @@ async function refresh() {
     el.chartSub.title = `${formatUtc(window.start)} – ${formatUtc(window.end)}`;
     el.chartEmpty.hidden = series.total > 0;
     chart.render({ window, interval, stack: state.stack, buckets: series.data });
-    renderFacet(el.facetService, "Service", { rows: byService.data, active: state.service }, (key) => setState({ service: key }));
-    renderFacet(el.facetType, "Type", { rows: byType.data, active: state.eventType }, (key) => setState({ eventType: key as EventType | undefined }));
-    el.serviceOptions.replaceChildren(...byService.data.map((row) => h("option", { value: row.key }, `${formatCount(row.count)} events`)));
+    const services = byService.data.map((row) => ({ key: String(row.key), count: row.count }));
+    const types = byType.data.map((row) => ({ key: String(row.key), count: row.count }));
+    renderFacet(el.facetService, "Service", { rows: services, active: state.service }, (key) => setState({ service: key }));
+    renderFacet(el.facetType, "Type", { rows: types, active: state.eventType }, (key) => setState({ eventType: key as EventType | undefined }));
+    el.serviceOptions.replaceChildren(...services.map((row) => h("option", { value: row.key }, `${formatCount(row.count)} events`)));
     list.events = [];
-    list.total = page.pagination.total;
+    list.total = page.pagination.total ?? 0;
     el.eventsBody.replaceChildren();
     appendPage(page);
-    announce(series.total === 0 ? "No events in this range" : `${formatCount(page.pagination.total)} events; showing the newest ${formatCount(list.events.length)}`);
+    announce(series.total === 0 ? "No events in this range" : `${formatCount(page.pagination.total ?? 0)} events; showing the newest ${formatCount(list.events.length)}`);
   } catch (error) {
     if (gen !== generation || signal.aborted) return;
     showProblem(error);
