@@ -21,9 +21,16 @@ export interface BenchArgs {
   /** Time budget per baseline shape, seconds (sampling stops at --samples or when spent, with at least 5 samples). */
   baselineSeconds: number;
   vacuum: boolean;
+  /** A git revision whose service runs the A/B ingest phases beside this one; "" skips them. */
+  before: string;
+  /** Alternating rounds of the A/B ingest phases. */
+  abRounds: number;
   databaseUrl: string;
   redisUrl: string;
 }
+
+/** The first contract as it was measured: the service before search, time partitions, level counts and usage. */
+export const DEFAULT_BEFORE = "15597e2";
 
 const HELP = `bun run bench [flags]
   --rows N            rows in the query data set (default 1000000; 1e6, 10M, 10_000_000 accepted)
@@ -45,6 +52,9 @@ const HELP = `bun run bench [flags]
   --baseline-seconds S  time budget per baseline shape (default 20): sampling stops at --samples, or once
                       S seconds are spent and at least 5 samples taken (naive 7-day scans take seconds)
   --no-vacuum         do not VACUUM ANALYZE after filling (autovacuum may be off on the test cluster)
+  --before REF        the git revision the A/B ingest phases compare with (default ${DEFAULT_BEFORE}: the first
+                      contract, before search, partitions and usage); --before none skips them
+  --ab-rounds N       alternating rounds of the A/B phases (default 2)
   --no-redis          start the server without REDIS_URL (in-process rate limiter), to see what Redis costs
 Environment: BENCH_DATABASE_URL | TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
              BENCH_REDIS_URL | TEST_REDIS_URL (default redis://127.0.0.1:6379)`;
@@ -77,6 +87,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     baseline: true,
     baselineSeconds: smoke ? 5 : 20,
     vacuum: true,
+    before: DEFAULT_BEFORE,
+    abRounds: smoke ? 1 : 2,
     databaseUrl: process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
     redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
   };
@@ -113,6 +125,8 @@ export function parseArgs(argv: string[]): BenchArgs {
       case "--no-baseline": args.baseline = false; break;
       case "--baseline-seconds": args.baselineSeconds = parseCount(name, value()); break;
       case "--no-vacuum": args.vacuum = false; break;
+      case "--before": { const v = value() ?? ""; args.before = v === "none" ? "" : v; break; }
+      case "--ab-rounds": args.abRounds = Math.round(parseCount(name, value())); break;
       case "--no-redis": args.redisUrl = ""; break;
       case "-h": case "--help": console.log(HELP); process.exit(0);
       default: throw new Error(`unknown flag ${flag}\n${HELP}`);

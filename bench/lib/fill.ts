@@ -1,7 +1,7 @@
 import type { Sql } from "postgres";
 import { COUNT_LEVELS, type CountLevel } from "../../src/storage/count-plan";
 import type { Db } from "../../src/storage/write-sql";
-import { batchBody, makeEvents, PAYLOADS, SERVICES } from "./data";
+import { batchBody, COMMON_WORD, LEVEL_CUMULATIVE, makeEvents, METHODS, RARE_WORD, ROUTES, SERVICES, STATUSES, WORDS } from "./data";
 import { headersFor } from "./http-ingest";
 import { post } from "./load";
 
@@ -15,7 +15,7 @@ import { post } from "./load";
 export const BIG_TENANT = "bench-big";
 export const SMALL_TENANT = "bench-small";
 export const SPAN_MS = 7 * 24 * 3600_000;
-const FILL_VERSION = 2; // 2: time-ordered rows (1 spread them randomly over the heap)
+const FILL_VERSION = 3; // 3: realistic payloads, time partitions, search indexes; 2: time-ordered rows
 
 export interface FillMeta {
   version: number;
@@ -49,11 +49,15 @@ const log = (msg: string) => console.log(`  [fill] ${msg}`);
  * Server-side fill: INSERT … SELECT generate_series in chunks with the
  * events indexes dropped (recreated from their own definitions afterwards,
  * whatever migrations made them), then the count tables built from the
- * events with the store's grouping (UTC minute / hour slots, epoch-aligned),
- * in time order as live ingest would have written them.
+ * events with the store's grouping (UTC minute / hour slots, epoch-aligned,
+ * per level key), in time order as live ingest would have written them.
+ * The 7 days get the time partitions the service would have made while they
+ * happened, and the partitions that closed get their search index, as
+ * maintenance builds them (timed: `searchIndexes`).
  */
-export async function fillWithSql(sql: Sql, schema: string, rows: number, anchorMs: number) {
+export async function fillWithSql(sql: Sql, schema: string, rows: number, anchorMs: number): Promise<FillCosts> {
   await sql.unsafe(`SET search_path = ${schema}; SET maintenance_work_mem = '512MB'; SET synchronous_commit = off`);
+  await sql`SELECT finish_legacy_move()`;
   await sql`TRUNCATE events, event_counts_minute, event_counts_5min, event_counts_hour`;
   const indexes = await sql<{ name: string; indexdef: string; conname: string | null; condef: string | null }[]>`
     SELECT ci.relname AS name, pg_get_indexdef(i.indexrelid) AS indexdef, c.conname, pg_get_constraintdef(c.oid) AS condef
@@ -65,45 +69,118 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
     if (ix.conname) await sql.unsafe(`ALTER TABLE events DROP CONSTRAINT ${ix.conname}`);
     else await sql.unsafe(`DROP INDEX ${schema}.${ix.name}`);
   }
-  // Weighted picks in SQL matching data.ts: type 60/30/10, service index floor(8·u²).
+  await pastPartitions(sql, anchorMs - SPAN_MS - 24 * 3600_000);
+  const words = `ARRAY[${WORDS.map((w) => `'${w}'`).join(",")}]`;
+  const routes = `ARRAY[${ROUTES.map((r) => `'${r}'`).join(",")}]`;
+  const methods = `ARRAY[${METHODS.map((m) => `'${m}'`).join(",")}]`;
   const services = `ARRAY[${SERVICES.map((s) => `'${s}'`).join(",")}]`;
-  const payloads = `ARRAY[${PAYLOADS.map((p) => `'${p.replaceAll("'", "''")}'::jsonb`).join(",")}]`;
+  // Weighted picks in SQL matching data.ts: type 60/30/10, service index floor(8·u²), levels and statuses by their shares.
+  const level = `CASE WHEN u3 < ${LEVEL_CUMULATIVE[0]} THEN 'debug' WHEN u3 < ${LEVEL_CUMULATIVE[1]} THEN 'info' WHEN u3 < ${LEVEL_CUMULATIVE[2]} THEN 'warn' ELSE 'error' END`;
+  const status = `CASE ${STATUSES.map(([code, upTo]) => `WHEN u4 < ${upTo} THEN ${code}`).join(" ")} END`;
+  const route = `(${routes})[1 + floor(${ROUTES.length} * u2)::int]`;
+  const method = `(${methods})[1 + floor(${METHODS.length} * u3)::int]`;
+  // Events of one trace are neighbours in time: six consecutive rows share an id.
+  const traceId = `md5('trace-' || (g / 6)::text)`;
+  const message = `
+    CASE WHEN u4 < 0.35 THEN '${COMMON_WORD} ' ELSE '' END
+    || array_to_string(ARRAY(SELECT (${words})[1 + floor(${WORDS.length} * random() ^ 2)::int] FROM generate_series(1, 3 + g % 6)), ' ')
+    || CASE WHEN random() < 0.00001 THEN ' ${RARE_WORD} detected' ELSE '' END`;
+  const payload = `
+    CASE WHEN u1 < 0.6 THEN jsonb_build_object(
+           'level', ${level}, 'message', ${message},
+           'http', jsonb_build_object('method', ${method}, 'route', ${route}, 'status', ${status}),
+           'durationMs', round((random() * 1000)::numeric, 2), 'userId', floor(random() * 100000)::int)
+         || CASE WHEN u2 < 0.5 THEN jsonb_build_object('traceId', ${traceId}, 'spanId', left(md5(g::text), 16)) ELSE '{}' END
+         WHEN u1 < 0.9 THEN jsonb_build_object(
+           'name', 'http.server.duration', 'value', round((random() * 500)::numeric, 2), 'unit', 'ms',
+           'attributes', jsonb_build_object('route', ${route}, 'method', ${method}))
+         ELSE jsonb_build_object(
+           'traceId', ${traceId}, 'spanId', left(md5(g::text), 16), 'name', ${method} || ' ' || ${route}, 'kind', 'server',
+           'durationMs', round((random() * 2000)::numeric, 2), 'status', jsonb_build_object('code', CASE WHEN u3 < 0.03 THEN 'error' ELSE 'ok' END),
+           'attributes', jsonb_build_object('http.route', ${route}, 'http.status_code', ${status}))
+    END`;
   const chunk = 500_000;
   await sql`SELECT setseed(0.42)`;
   for (let from = 1; from <= rows; from += chunk) {
     const to = Math.min(rows, from + chunk - 1);
     await sql.unsafe(`
-      INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload, received_at)
-      SELECT CASE WHEN g % 20 = 0 THEN '${SMALL_TENANT}' ELSE '${BIG_TENANT}' END,
-             md5(g::text || '-bench'),
-             CASE WHEN u1 < 0.6 THEN 'log' WHEN u1 < 0.9 THEN 'metric' ELSE 'trace' END,
-             (${services})[1 + least(7, floor(8 * u2 * u2)::int)],
-             ts, (${payloads})[1 + g % ${PAYLOADS.length}], ts + interval '150 milliseconds'
+      INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload, received_at, payload_size, search_text, trace_id, count_level)
+      SELECT tenant_id, event_id, event_type, service_name, ts, payload, received_at,
+             octet_length(payload::text), search_text_of(payload, event_id), trace_id_of(payload), level_key(payload)
       FROM (
-        -- Time-ordered like live ingest (row g of n lands at anchor - span + g·span/n),
-        -- with up to 5 s of jitter for events that arrive out of order; so the
-        -- heap keeps the physical time locality a real table has.
-        SELECT g, random() AS u1, random() AS u2,
-               timestamptz 'epoch' + least(${anchorMs}::int8, ${anchorMs - SPAN_MS}::int8 + (g::int8 * ${SPAN_MS}) / ${rows} + floor(random() * 5000)::int8)::float8
-                 * interval '1 millisecond' AS ts
-        FROM generate_series(${from}, ${to}) AS g
-      ) AS s`);
+        SELECT CASE WHEN g % 20 = 0 THEN '${SMALL_TENANT}' ELSE '${BIG_TENANT}' END AS tenant_id,
+               md5(g::text || '-bench') AS event_id,
+               CASE WHEN u1 < 0.6 THEN 'log' WHEN u1 < 0.9 THEN 'metric' ELSE 'trace' END AS event_type,
+               (${services})[1 + least(7, floor(8 * u5 * u5)::int)] AS service_name,
+               ts, ${payload} AS payload, ts + interval '150 milliseconds' AS received_at
+        FROM (
+          -- Time-ordered like live ingest (row g of n lands at anchor - span + g·span/n),
+          -- with up to 5 s of jitter for events that arrive out of order; so the
+          -- heap keeps the physical time locality a real table has.
+          SELECT g, random() AS u1, random() AS u2, random() AS u3, random() AS u4, random() AS u5,
+                 timestamptz 'epoch' + least(${anchorMs}::int8, ${anchorMs - SPAN_MS}::int8 + (g::int8 * ${SPAN_MS}) / ${rows} + floor(random() * 5000)::int8)::float8
+                   * interval '1 millisecond' AS ts
+          FROM generate_series(${from}, ${to}) AS g
+        ) AS s
+      ) AS e`);
     log(`events ${to.toLocaleString("en")} / ${rows.toLocaleString("en")}`);
   }
   for (const ix of indexes) {
     if (ix.conname) await sql.unsafe(`ALTER TABLE events ADD CONSTRAINT ${ix.conname} ${ix.condef}`);
-    else await sql.unsafe(ix.indexdef);
+    // A partitioned table's index definition reads "ON ONLY events": built that way, its partitions would get none.
+    else await sql.unsafe(ix.indexdef.replace(" ON ONLY ", " ON "));
     log(`index ${ix.name} rebuilt`);
   }
-  // The same slots as the store's upserts (sql/005_ingest_function.sql), one table per level.
+  // The same slots as the store's upserts (sql/007 count_events), one table per level, one shard.
   for (const level of COUNT_LEVELS) {
     await sql`
-      INSERT INTO ${sql(level.table)} (tenant_id, ${sql(level.column)}, event_type, service_name, count)
-      SELECT tenant_id, ${slotOf(sql, level)}, event_type, service_name, count(*)
-      FROM events GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 3, 4`;
+      INSERT INTO ${sql(level.table)} (tenant_id, ${sql(level.column)}, event_type, service_name, level, shard, count)
+      SELECT tenant_id, ${slotOf(sql, level)}, event_type, service_name, count_level, 0, count(*)
+      FROM events GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 1, 3, 4, 5`;
   }
   log("count tables built");
+  await sql`ANALYZE events`;
+  const costs = await indexClosedPartitions(sql, anchorMs);
   await sql`RESET ALL`;
+  return costs;
+}
+
+export interface FillCosts {
+  /** The trigram indexes maintenance builds on closed partitions: how long, how big. */
+  searchIndexes: { partitions: number; seconds: number; bytes: number; rows: number };
+}
+
+/**
+ * The partitions the service would have created while the data set's days
+ * went by: the history partition ends before them, then one per 6 hours
+ * (PARTITION_HOURS' default) up to those created at start-up.
+ */
+async function pastPartitions(sql: Sql, fromMs: number) {
+  const width = 6 * 3600_000;
+  const start = Math.floor(fromMs / width) * width;
+  const [first] = await sql<{ lower: Date }[]>`SELECT min(lower_bound) AS lower FROM event_partitions`;
+  await sql`DROP TABLE events_history`;
+  await sql.unsafe(`CREATE TABLE events_history PARTITION OF events FOR VALUES FROM (MINVALUE) TO ('${new Date(start).toISOString()}')`);
+  for (let t = start; t < first!.lower.getTime(); t += width) {
+    const name = `events_${new Date(t).toISOString().slice(0, 13).replace(/-/g, "").replace("T", "_")}`;
+    await sql.unsafe(`CREATE TABLE ${name} PARTITION OF events FOR VALUES FROM ('${new Date(t).toISOString()}') TO ('${new Date(Math.min(t + width, first!.lower.getTime())).toISOString()}')`);
+  }
+}
+
+/** What maintenance does once a partition has closed (storage/maintenance.ts), for every closed one. */
+async function indexClosedPartitions(sql: Sql, anchorMs: number): Promise<FillCosts> {
+  const closed = await sql<{ name: string; rows: string }[]>`
+    SELECT p.name, c.reltuples::int8 AS rows FROM event_partitions AS p JOIN pg_class AS c ON c.relname = p.name
+    WHERE p.upper_bound <= ${new Date(anchorMs - 10 * 60_000)} AND c.relnamespace = current_schema()::regnamespace AND c.reltuples > 0
+    ORDER BY p.upper_bound`;
+  const t = performance.now();
+  for (const p of closed) await sql`SELECT index_closed_partition(${p.name})`;
+  const seconds = (performance.now() - t) / 1000;
+  const [size] = await sql<{ bytes: string }[]>`
+    SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::int8 AS bytes FROM pg_class AS c
+    WHERE c.relname LIKE 'events%search_idx' AND c.relnamespace = current_schema()::regnamespace`;
+  log(`search indexes on ${closed.length} closed partitions: ${seconds.toFixed(1)} s, ${(Number(size!.bytes) / 2 ** 20).toFixed(0)} MiB`);
+  return { searchIndexes: { partitions: closed.length, seconds, bytes: Number(size!.bytes), rows: closed.reduce((n, p) => n + Number(p.rows), 0) } };
 }
 
 /** Fill through the real code path: POST /ingest, 10k-event batches, 8 clients. */
@@ -133,7 +210,7 @@ export async function fillWithHttp(url: string, keys: { big: string; small: stri
 export interface Consistency {
   events: number;
   byTenant: Record<string, number>;
-  /** Per count table: the sum of its counts, and the (tenant, slot, type, service) groups that differ from the events. */
+  /** Per count table: the sum of its counts, and the (tenant, slot, type, service, level) groups that differ from the events. */
   levels: Record<string, { sum: number; mismatches: number }>;
   ok: boolean;
 }
@@ -156,9 +233,12 @@ export async function checkConsistency(sql: Sql, schema: string): Promise<Consis
         SELECT
           (SELECT sum(count) FROM ${tx(level.table)}) AS sum,
           (SELECT count(*) FROM (
-             SELECT tenant_id, ${slotOf(tx, level)} AS ${tx(level.column)}, event_type, service_name, count(*) AS count
-             FROM events GROUP BY 1, 2, 3, 4
-           ) e FULL JOIN ${tx(level.table)} c USING (tenant_id, ${tx(level.column)}, event_type, service_name)
+             SELECT tenant_id, ${slotOf(tx, level)} AS ${tx(level.column)}, event_type, service_name, count_level AS level, count(*) AS count
+             FROM events GROUP BY 1, 2, 3, 4, 5
+           ) e FULL JOIN (
+             SELECT tenant_id, ${tx(level.column)}, event_type, service_name, level, sum(count) AS count
+             FROM ${tx(level.table)} GROUP BY 1, 2, 3, 4, 5
+           ) c USING (tenant_id, ${tx(level.column)}, event_type, service_name, level)
            WHERE e.count IS DISTINCT FROM c.count) AS mismatches`;
       levels[level.table] = { sum: Number(row?.sum ?? 0), mismatches: Number(row?.mismatches ?? 0) };
     }

@@ -93,24 +93,30 @@ export async function runIngestPhase(options: {
 
 export const SPREAD_MS = 120_000;
 
-/** 1000-event batches of fresh ids; remembers the first `keepIds` ids of each batch for the duplicate phase. */
+/** 1000-event batches of fresh ids; remembers the first `keepIds` events of each batch for the duplicate phase. */
 export function batchPool(count: number, batchSize: number, keepIds: number) {
-  const kept: string[][] = [];
+  const kept: StoredKey[][] = [];
   const make = () => {
     const events = makeEvents(batchSize, Date.now(), SPREAD_MS);
-    kept.push(events.slice(0, keepIds).map((e) => e.eventId));
+    kept.push(events.slice(0, keepIds).map(({ eventId, timestamp }) => ({ eventId, timestamp })));
     return batchBody(events);
   };
   const bodies = Array.from({ length: count }, make);
   return { pool: new BodyPool(bodies, make), kept };
 }
 
-/** Batches of `batchSize` where `dupIds.length` ids per batch were already stored. */
-export function duplicatePool(count: number, batchSize: number, dupSource: () => string[]) {
+/** An event's identity: its id and its timestamp. */
+export interface StoredKey {
+  eventId: string;
+  timestamp: string;
+}
+
+/** Batches of `batchSize` where `dupSource()`'s events (id and timestamp) were already stored. */
+export function duplicatePool(count: number, batchSize: number, dupSource: () => StoredKey[]) {
   const make = () => {
     const dups = dupSource();
     const events = makeEvents(batchSize, Date.now(), SPREAD_MS);
-    for (let i = 0; i < dups.length; i++) events[i * Math.floor(batchSize / dups.length)]!.eventId = dups[i]!;
+    for (let i = 0; i < dups.length; i++) Object.assign(events[i * Math.floor(batchSize / dups.length)]!, dups[i]!);
     return batchBody(events);
   };
   return new BodyPool(Array.from({ length: count }, make), make);
@@ -118,5 +124,18 @@ export function duplicatePool(count: number, batchSize: number, dupSource: () =>
 
 export function singlePool(count: number) {
   const make = () => singleBody(makeEvents(1, Date.now(), SPREAD_MS)[0]!);
+  return new BodyPool(Array.from({ length: count }, make), make);
+}
+
+/**
+ * Many writers of one key: small batches for one tenant, one service and one
+ * type, stamped within the same second, so every batch adds to the same
+ * count rows (the shards of sql/007 exist for this).
+ */
+export function oneKeyPool(count: number, batchSize: number) {
+  const make = () => {
+    const events = makeEvents(batchSize, Date.now(), 1000).map((e) => ({ ...e, serviceName: "checkout", eventType: "log" as const }));
+    return batchBody(events);
+  };
   return new BodyPool(Array.from({ length: count }, make), make);
 }

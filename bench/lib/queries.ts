@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { COMMON_WORD, RARE_WORD } from "./data";
 import { BIG_TENANT, SMALL_TENANT } from "./fill";
 import { headersFor } from "./http-ingest";
 import { post } from "./load";
@@ -17,12 +18,20 @@ export interface QueryShape {
   name: string;
   tenant: "big" | "small";
   body: Record<string, unknown>;
-  /** Window and filters for the SQL check. */
-  check: { startMs: number; endMs: number; eventType?: string; serviceName?: string };
+  /** GET this path instead of POST /query with the body. */
+  get?: string;
+  /** Window and filters for the SQL check; `sql`: a further condition, written independently of the service's. */
+  check: { startMs: number; endMs: number; eventType?: string; serviceName?: string; sql?: string };
+  /** p95 target, ms (default TARGET_MS). */
+  targetMs?: number;
 }
+
+/** The first contract's p95 target for every shape without its own. */
+export const TARGET_MS = 20;
 
 export interface QueryResult {
   name: string;
+  targetMs: number;
   samples: number;
   latencyMs: LatencySummary;
   /** Matching events per the API (pagination.total or sum of counts). */
@@ -37,6 +46,39 @@ export interface QueryResult {
 
 export function iso(ms: number) {
   return new Date(ms).toISOString();
+}
+
+/** Search inside events (what an on-call engineer asks first); targets from the search contract. */
+export function searchShapes(anchorMs: number, traceId: string): QueryShape[] {
+  const end = anchorMs;
+  const w = (ms: number) => ({ startTime: iso(end - ms), endTime: iso(end) });
+  const c = (ms: number, sql?: string) => ({ startMs: end - ms, endMs: end, ...(sql ? { sql } : {}) });
+  const everyTime = { startMs: 0, endMs: 253402300799999 };
+  return [
+    { name: "GET /traces/{id}", tenant: "big", body: {}, get: `/traces/${traceId}`, check: { ...everyTime, sql: `trace_id = '${traceId}'` }, targetMs: 10 },
+    {
+      name: "where level=error, 24h, page 1 + total", tenant: "big", targetMs: 50,
+      body: { ...w(DAY), limit: 100, where: [{ field: "level", op: "eq", value: "error" }] }, check: c(DAY, `payload->>'level' = 'error'`),
+    },
+    {
+      name: `q ${RARE_WORD} (rare), 7d, page 1`, tenant: "big", targetMs: 100,
+      body: { ...w(7 * DAY), limit: 100, q: RARE_WORD, total: "none" }, check: c(7 * DAY, `payload->>'message' LIKE '%${RARE_WORD}%'`),
+    },
+    {
+      name: `q ${COMMON_WORD} (common), 24h, page 1`, tenant: "big", targetMs: 100,
+      body: { ...w(DAY), limit: 100, q: COMMON_WORD, total: "none" }, check: c(DAY, `payload->>'message' LIKE '%${COMMON_WORD}%'`),
+    },
+    {
+      name: `q ${COMMON_WORD}, 24h, exact total`, tenant: "big", targetMs: 500,
+      body: { ...w(DAY), limit: 100, q: COMMON_WORD }, check: c(DAY, `payload->>'message' LIKE '%${COMMON_WORD}%'`),
+    },
+    {
+      name: "where http.status=500, 24h, exact total", tenant: "big", targetMs: 500,
+      body: { ...w(DAY), limit: 100, where: [{ field: "http.status", op: "eq", value: 500 }] }, check: c(DAY, `payload->'http'->'status' = '500'`),
+    },
+    { name: "groupBy field:level, 24h", tenant: "big", targetMs: 100, body: { ...w(DAY), groupBy: "field:level" }, check: c(DAY) },
+    { name: "groupBy field:level, 5m, 24h", tenant: "big", targetMs: 100, body: { ...w(DAY), groupBy: "field:level", interval: "5m" }, check: c(DAY) },
+  ];
 }
 
 export function queryShapes(anchorMs: number, deepPage: number, rareService: string): QueryShape[] {
@@ -70,7 +112,7 @@ export function queryShapes(anchorMs: number, deepPage: number, rareService: str
 
 interface ListAnswer {
   data: { eventId: string; timestamp: string }[];
-  pagination: { total: number; totalPages: number; page: number };
+  pagination: { total: number | null; totalPages: number | null; page: number };
   nextCursor: string | null;
 }
 
@@ -87,15 +129,17 @@ export async function runQueries(options: {
 }): Promise<{ results: QueryResult[]; deepPage: number; cursorDepthReached: number }> {
   const { url, keys, sql, schema, anchorMs } = options;
   const tenantOf = (t: "big" | "small") => (t === "big" ? BIG_TENANT : SMALL_TENANT);
-  const ask = async (tenant: "big" | "small", body: Record<string, unknown>) => {
-    const res = await post(`${url}/query`, headersFor(tenant === "big" ? keys.big : keys.small), JSON.stringify(body));
+  const send = (tenant: "big" | "small", body: Record<string, unknown>, get?: string) =>
+    get ? getText(`${url}${get}`, headersFor(tenant === "big" ? keys.big : keys.small)) : post(`${url}/query`, headersFor(tenant === "big" ? keys.big : keys.small), JSON.stringify(body));
+  const ask = async (tenant: "big" | "small", body: Record<string, unknown>, get?: string) => {
+    const res = await send(tenant, body, get);
     if (res.status !== 200) throw new Error(`/query ${JSON.stringify(body).slice(0, 200)} answered ${res.status}: ${res.error ?? res.text.slice(0, 300)}`);
     return JSON.parse(res.text) as unknown;
   };
 
   // Depth for the deep pages: page 100 when the 24 h window has that many, else the last page.
   const first = (await ask("big", { startTime: iso(anchorMs - DAY), endTime: iso(anchorMs), limit: 100 })) as ListAnswer;
-  const deepPage = Math.max(1, Math.min(100, first.pagination.totalPages));
+  const deepPage = Math.max(1, Math.min(100, first.pagination.totalPages ?? 1));
   let cursorAnswer = first;
   let cursor: string | null = null;
   let depth = 1;
@@ -105,7 +149,14 @@ export async function runQueries(options: {
     depth++;
   }
 
-  const shapes = queryShapes(anchorMs, deepPage, options.rareService);
+  const [trace] = await sql.begin(async (tx) => {
+    await tx.unsafe(`SET LOCAL search_path = ${schema}`);
+    return tx<{ id: string }[]>`
+      SELECT trace_id AS id FROM events
+      WHERE tenant_id = ${BIG_TENANT} AND ts >= ${new Date(anchorMs - 3 * DAY)} AND trace_id IS NOT NULL
+      ORDER BY ts LIMIT 1`;
+  });
+  const shapes = [...queryShapes(anchorMs, deepPage, options.rareService), ...(trace ? searchShapes(anchorMs, trace.id) : [])];
   const cursorShape = shapes.find((s) => s.name.includes("(cursor)"))!;
   cursorShape.body = cursor ? { cursor } : { ...shapes[1]!.body };
 
@@ -119,7 +170,8 @@ export async function runQueries(options: {
           SELECT count(*) AS n FROM events
           WHERE tenant_id = ${tenant} AND ts BETWEEN ${new Date(check.startMs)} AND ${new Date(check.endMs)}
           ${check.eventType ? tx`AND event_type = ${check.eventType}` : tx``}
-          ${check.serviceName ? tx`AND service_name = ${check.serviceName}` : tx``}`;
+          ${check.serviceName ? tx`AND service_name = ${check.serviceName}` : tx``}
+          ${check.sql ? tx`AND ${tx.unsafe(check.sql)}` : tx``}`;
       });
       expectedCache.set(key, Number(row!.n));
     }
@@ -132,10 +184,11 @@ export async function runQueries(options: {
   const checked: { shape: QueryShape; headers: Record<string, string>; body: string; problems: string[]; total?: number; expectedTotal: number; items: number; latencies: Samples }[] = [];
   for (const shape of shapes) {
     const problems: string[] = [];
-    const answer = (await ask(shape.tenant, shape.body)) as Partial<ListAnswer> & { total?: number; data: unknown[] };
-    const total = answer.pagination ? answer.pagination.total : answer.total;
+    const answer = (await ask(shape.tenant, shape.body, shape.get)) as Partial<ListAnswer> & { total?: number; data: unknown[] };
     const expectedTotal = await expectedCount(tenantOf(shape.tenant), shape.check);
-    if (total !== expectedTotal) problems.push(`total ${total} != SQL count ${expectedTotal}`);
+    // A trace answers all its events; a page without a total shows only its rows.
+    const total = shape.get ? answer.data.length : answer.pagination ? (answer.pagination.total ?? undefined) : answer.total;
+    if (total !== undefined && total !== expectedTotal) problems.push(`total ${total} != SQL count ${expectedTotal}`);
     if (answer.pagination) {
       const rows = answer.data as ListAnswer["data"];
       const page = answer.pagination.page;
@@ -177,7 +230,7 @@ export async function runQueries(options: {
     for (const c of checked) {
       if (c.problems.some((p) => p.startsWith("HTTP"))) continue;
       const t = performance.now();
-      const res = await post(`${url}/query`, c.headers, c.body);
+      const res = c.shape.get ? await getText(`${url}${c.shape.get}`, c.headers) : await post(`${url}/query`, c.headers, c.body);
       const ms = performance.now() - t;
       if (res.status !== 200) {
         c.problems.push(`HTTP ${res.status}: ${res.error ?? res.text.slice(0, 200)}`);
@@ -188,10 +241,11 @@ export async function runQueries(options: {
   }
 
   const results: QueryResult[] = [
-    { name: "GET /health (floor: no auth, no DB)", samples: floor.length, latencyMs: summarize(floor.values()), ok: true, problems: [] },
+    { name: "GET /health (floor: no auth, no DB)", targetMs: TARGET_MS, samples: floor.length, latencyMs: summarize(floor.values()), ok: true, problems: [] },
   ];
   results.push(...checked.map((c) => ({
     name: c.shape.name,
+    targetMs: c.shape.targetMs ?? TARGET_MS,
     samples: c.latencies.length,
     latencyMs: summarize(c.latencies.values()),
     total: c.total,
@@ -206,4 +260,13 @@ export async function runQueries(options: {
     );
   }
   return { results, deepPage, cursorDepthReached: depth };
+}
+
+async function getText(url: string, headers: Record<string, string>): Promise<{ status: number; text: string; error?: string }> {
+  try {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+    return { status: res.status, text: await res.text() };
+  } catch (error) {
+    return { status: 0, text: "", error: (error as Error).message };
+  }
 }

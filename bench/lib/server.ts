@@ -7,6 +7,6 @@ import { startServer, type ServerProcess } from "../../tests/support/server-proc
  */
 export type BenchServer = ServerProcess;
 
-export function startBenchServer(env: Record<string, string>, timeoutMs = 60_000): Promise<BenchServer> {
-  return startServer({ NODE_ENV: "production", HOST: "127.0.0.1", ...env }, { timeoutMs });
+export function startBenchServer(env: Record<string, string>, options: { timeoutMs?: number; cwd?: string } = {}): Promise<BenchServer> {
+  return startServer({ NODE_ENV: "production", HOST: "127.0.0.1", ...env }, { timeoutMs: options.timeoutMs ?? 60_000, cwd: options.cwd });
 }

@@ -27,15 +27,16 @@ const STOP_BACKSTOP_MS = 30_000;
 /**
  * Starts `bun run src/server.ts` the way users do, and waits until it is ready
  * (/health/ready 200; or only alive, /health, with `waitFor: "alive"`).
- * Used by the end-to-end tests and by the benchmark.
+ * Used by the end-to-end tests and by the benchmark (which also starts other
+ * revisions of the service from a checkout in `cwd`).
  */
 export async function startServer(
   env: Record<string, string>,
-  options: { timeoutMs?: number; waitFor?: "ready" | "alive" } = {},
+  options: { timeoutMs?: number; waitFor?: "ready" | "alive"; cwd?: string } = {},
 ): Promise<ServerProcess> {
   const port = Number(env.PORT ?? freePort());
   const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", ...env, PORT: String(port) },
     stdin: "ignore",
     stdout: "pipe",
