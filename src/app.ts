@@ -18,6 +18,7 @@ import { createMetricsRouter } from "./metrics";
 import { createOtlpRouter } from "./otlp";
 import { otlpErrors } from "./otlp/otlp.handlers";
 import { createQueryRouter } from "./query";
+import { createTailRouter, tailTokenAuth } from "./tail";
 
 /**
  * Builds the HTTP app from its dependencies. Pure wiring: no environment
@@ -47,6 +48,12 @@ export function createApp(deps: AppDeps) {
     name: "X-API-Key",
     description: "A key from API_KEYS; it decides the tenant",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "TailToken", {
+    type: "apiKey",
+    in: "query",
+    name: "token",
+    description: "GET /tail only: a short-lived token from POST /tail/token, for EventSource",
+  });
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -65,11 +72,13 @@ export function createApp(deps: AppDeps) {
   // Everything else needs an API key and counts against the tenant's limit:
   // auth before the limiter, so limits are per tenant.
   const api = createRouter();
+  api.use("/tail", tailTokenAuth);
   api.use(apiKeyAuth(createApiKeyRegistry(deps.config.API_KEYS)), rateLimit);
   api.route("/", createIngestRouter());
   api.route("/", createQueryRouter());
   api.route("/", createOtlpRouter());
   api.route("/", createLifecycleRouter());
+  api.route("/", createTailRouter());
   app.route("/", api);
 
   app.onError(handleError);

@@ -120,6 +120,17 @@ export const ConfigSchema = z.object({
   /** Seconds between the service's maintenance runs (partitions, retention, search indexes); 0 turns them off. */
   MAINTENANCE_INTERVAL_S: int(60, 0, 86_400),
 
+  /** Live tails (GET /tail) open at once per tenant, across replicas; more are refused with 429. */
+  TAIL_MAX_PER_TENANT: int(10, 1, 10_000),
+  /** Seconds between heartbeat comments on an idle tail, so proxies keep it open. */
+  TAIL_HEARTBEAT_S: int(15, 1, 3600),
+  /** Committed batches kept per tenant for tails to resume from (Last-Event-ID). */
+  TAIL_REPLAY_BATCHES: int(10_000, 10),
+  /** Events waiting for one slow tail client at most; past it they are dropped and counted. */
+  TAIL_QUEUE_EVENTS: int(10_000, 10),
+  /** Seconds a token from POST /tail/token opens tails. */
+  TAIL_TOKEN_TTL_S: int(300, 5, 86_400),
+
   REDIS_URL: optionalString,
   RATE_LIMIT_WINDOW_MS: int(60000, 1),
   RATE_LIMIT_MAX_REQUESTS: int(1000, 1),

@@ -11,6 +11,7 @@ import { createTracerProvider } from "./observability/tracer-provider";
 import { waitUntilReady } from "./ratelimit";
 import { createLimiterFromConfig } from "./ratelimit/from-config";
 import { scheduleMaintenance } from "./storage/maintenance";
+import { createLiveTail } from "./tail/live-tail";
 import { openStore } from "./storage/open-store";
 import { createUsageRecorder } from "./storage/usage-recorder";
 
@@ -81,6 +82,7 @@ async function main() {
   const tracing = config.ENABLE_TRACING ? createTracerProvider(config) : undefined;
 
   const usage = createUsageRecorder(store, logger);
+  const tail = createLiveTail({ redisUrl: config.REDIS_URL, replayBatches: config.TAIL_REPLAY_BATCHES, logger });
   // Partitions ahead, retention, search indexes: in the background, once the store is ready.
   let stopMaintenance: (() => Promise<void>) | undefined;
   if (config.MAINTENANCE_INTERVAL_S > 0) {
@@ -99,6 +101,7 @@ async function main() {
     usage,
     tracer: tracing?.getTracer("telemetry-vault"),
     isShuttingDown: () => shuttingDown,
+    tail,
   });
 
   const server = Bun.serve({
@@ -134,7 +137,10 @@ async function main() {
     deadline.unref?.();
     try {
       if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
+      // Live tails never finish on their own: end them so the drain below can.
+      tail.endAll("the server is shutting down; reconnect to resume");
       await server.stop(false); // stop accepting, wait for in-flight requests
+      await tail.close();
       await stopMaintenance?.();
       await usage.close();
       await store.close();

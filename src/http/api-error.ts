@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   batch_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  too_many_tails: 429,
   internal_error: 500,
   service_unavailable: 503,
 } as const;
@@ -84,7 +85,7 @@ export function errorResponses(...statuses: number[]) {
     401: "Missing or unknown API key (unauthorized)",
     413: "Body or batch too large (payload_too_large, batch_too_large)",
     415: "Unsupported content type or encoding (unsupported_media_type)",
-    429: "Rate limited (rate_limited); see Retry-After",
+    429: "Rate limited (rate_limited; see Retry-After), or the tenant's live tails are all open (too_many_tails)",
     500: "Unexpected error (internal_error); details are in the server log",
     503: "Passing fault (service_unavailable); retry after Retry-After seconds",
   };

@@ -5,6 +5,7 @@ import type { EventStore } from "../storage/event-store";
 import type { RateLimiter } from "../ratelimit/rate-limiter";
 import type { Metrics } from "../observability/metrics";
 import type { UsageRecorder } from "../storage/usage-recorder";
+import type { LiveTail } from "../tail/live-tail";
 
 /** Everything the app needs from the outside world, handed to createApp. */
 export interface AppDeps {
@@ -15,6 +16,8 @@ export interface AppDeps {
   /** Optional: without a tracer no spans are made (tracing off costs nothing). */
   tracer?: Tracer;
   metrics?: Metrics;
+  /** Live tail: the log shared by replicas and this process's open tails. Without it GET /tail answers 503. */
+  tail?: LiveTail;
   /** Counts requests refused by the rate limiter into the tenant's usage. */
   usage?: Pick<UsageRecorder, "rateLimited">;
   /** Milliseconds since the epoch; injectable so tests can move time. */

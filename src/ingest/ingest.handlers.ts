@@ -6,9 +6,10 @@ import { withSpan } from "../http/middleware/tracing";
 import { bodyFormat, parseEvents } from "./parse-events";
 import { readBody } from "../http/read-body";
 import { validateEvents } from "./validate-events";
+import { committedEvents } from "../tail/committed-events";
 
 export async function handleIngest(c: Context<AppEnv>) {
-  const { config, store, now = Date.now } = c.get("deps");
+  const { config, store, tail, now = Date.now } = c.get("deps");
 
   const format = bodyFormat(c.req.header("content-type"));
   const bytes = await readBody(c.req.raw, config.MAX_BODY_BYTES);
@@ -24,9 +25,10 @@ export async function handleIngest(c: Context<AppEnv>) {
     });
   }
 
-  const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": outcome.events.length }, () =>
+  const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": outcome.events.length }, () =>
     store.ingest(c.get("tenantId"), outcome.events),
   );
-  c.set("ingestStats", result);
-  return c.json({ ...result, message: "Events ingested successfully" }, 200);
+  if (ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(outcome.events, committed));
+  c.set("ingestStats", { ingested, duplicates });
+  return c.json({ ingested, duplicates, message: "Events ingested successfully" }, 200);
 }

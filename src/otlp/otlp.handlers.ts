@@ -10,6 +10,7 @@ import { contentTypeFor, encodingFromContentType } from "./content-type";
 import { decodeOtlpRequest, type ExportLimits, type OtlpSignal } from "./decode";
 import { OtlpDecodeError, OtlpTooLargeError } from "./errors";
 import { encodeExportResponse, encodeRpcStatus } from "./response";
+import { committedEvents } from "../tail/committed-events";
 
 /** google.rpc.Code values used in error bodies. */
 const RPC_CODE = {
@@ -46,14 +47,15 @@ export function otlpExportHandler(signal: OtlpSignal) {
     if (!encoding) {
       throw new ApiError("unsupported_media_type", "OTLP/HTTP takes application/x-protobuf or application/json");
     }
-    const { config, store } = c.get("deps");
+    const { config, store, tail } = c.get("deps");
     const body = await readBody(c.req.raw, config.MAX_BODY_BYTES);
     const { events, rejected, rejectedMessage } = decode(signal, body, encoding, exportLimits(config, c.get("tenantId")));
     if (events.length > 0) {
-      const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
+      const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
         store.ingest(c.get("tenantId"), events),
       );
-      c.set("ingestStats", result);
+      if (ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(events, committed));
+      c.set("ingestStats", { ingested, duplicates });
     }
     const response = encodeExportResponse(signal, encoding, rejected > 0 ? { count: rejected, message: rejectedMessage } : undefined);
     return c.body(response.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": response.contentType });

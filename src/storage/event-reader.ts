@@ -4,7 +4,8 @@ import type { EventFilter, EventPage, GroupBy, GroupCount, GroupKey, PageRequest
 import { SEEK_MIN_OFFSET } from "./offset-seek";
 import { pageOfEvents } from "./page-query";
 import type { TenantScope } from "./tenant-scope";
-import { eventsOfTrace } from "./trace-query";
+import { eventsByKeys, eventsOfTrace } from "./trace-query";
+import type { StoredEvent } from "../events/event-types";
 
 export interface EventReader {
   findEvents(filter: EventFilter, page: PageRequest): Promise<EventPage>;
@@ -12,6 +13,8 @@ export interface EventReader {
   groupCounts(filter: EventFilter, by: GroupBy): Promise<GroupCount[]>;
   timeBuckets(filter: EventFilter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]>;
   traceEvents(tenantId: string, traceId: string, limit: number, after?: PageRequest["after"]): Promise<EventPage>;
+  /** The tenant's events with these (eventId, timestamp) keys, oldest first; keys not stored are left out. */
+  eventsByKeys(tenantId: string, keys: { eventId: string; timestamp: string }[]): Promise<StoredEvent[]>;
 }
 
 /** Reads: each in one transaction of the filter's tenant (tenant-scope.ts). */
@@ -71,6 +74,10 @@ export function createEventReader(scope: TenantScope): EventReader {
 
     traceEvents(tenantId, traceId, limit, after) {
       return scope.run(tenantId, (tx) => eventsOfTrace(tx, tenantId, traceId, limit, after));
+    },
+
+    eventsByKeys(tenantId, keys) {
+      return scope.run(tenantId, (tx) => eventsByKeys(tx, tenantId, keys));
     },
   };
 }

@@ -8,6 +8,14 @@ import type { BucketInterval, EventType, NewEvent, StoredEvent } from "../events
 export interface IngestResult {
   ingested: number;
   duplicates: number;
+  /** What was committed: the identities (write-sql.ts identity) of the events inserted, and their receivedAt. */
+  committed: Committed;
+}
+
+export interface Committed {
+  identities: ReadonlySet<string>;
+  /** The transaction's time, every inserted row's received_at. */
+  receivedAt: Date;
 }
 
 export type JsonScalar = string | number | boolean | null;
@@ -97,6 +105,8 @@ export interface EventStore {
   timeBuckets(filter: EventFilter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]>;
   /** The tenant's events whose trace id is `traceId` (case-insensitively), oldest first, after `after` when given. */
   traceEvents(tenantId: string, traceId: string, limit: number, after?: PageRequest["after"]): Promise<EventPage>;
+  /** The tenant's events with these (eventId, timestamp) keys, oldest first; keys not stored are left out. */
+  eventsByKeys(tenantId: string, keys: { eventId: string; timestamp: string }[]): Promise<StoredEvent[]>;
   /**
    * Deletes the events matching `filter` (window inclusive), in bounded
    * batches of their own transactions, the counts taken down with each;

@@ -4,7 +4,7 @@ import { translateStorageError } from "./errors";
 import type { NewEvent } from "../events/event-types";
 import type { IngestResult } from "./event-store";
 import { GroupCommitter } from "./group-commit";
-import { identity, writeRows } from "./write-sql";
+import { identity, writeRows, type WrittenRows } from "./write-sql";
 
 /** Requests this small share transactions (group commit); larger ones get their own. */
 const GROUP_COMMIT_MAX_REQUEST_EVENTS = 100;
@@ -38,7 +38,7 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   const batchGate = new ConnectionGate(Math.min(options.writeConcurrency, options.poolMax), acquireTimeoutMs);
 
   /** Rows sorted by identity, so concurrent overlapping batches lock them in one order and cannot deadlock. */
-  async function write(tenantId: string, unique: NewEvent[], offered: number, deadline?: number): Promise<string[]> {
+  async function write(tenantId: string, unique: NewEvent[], offered: number, deadline?: number): Promise<WrittenRows> {
     const rows = unique
       .map((event) => ({ event, key: identity(event.eventId, event.timestamp) }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
@@ -72,8 +72,8 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
       }
       // One wait budget for both gates.
       const deadline = Date.now() + acquireTimeoutMs;
-      const inserted = await batchGate.run(() => write(tenantId, [...unique.values()], events.length, deadline), deadline);
-      return { ingested: inserted.length, duplicates: events.length - inserted.length };
+      const { identities, receivedAt } = await batchGate.run(() => write(tenantId, [...unique.values()], events.length, deadline), deadline);
+      return { ingested: identities.length, duplicates: events.length - identities.length, committed: { identities: new Set(identities), receivedAt } };
     },
   };
 }

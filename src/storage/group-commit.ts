@@ -1,5 +1,5 @@
 import { StorageUnavailableError } from "./errors";
-import { identity } from "./write-sql";
+import { identity, type WrittenRows } from "./write-sql";
 import type { NewEvent } from "../events/event-types";
 import type { IngestResult } from "./event-store";
 
@@ -22,10 +22,10 @@ interface Pending {
 
 /**
  * Writes the unique events of one group in one transaction; returns the
- * identities (write-sql.ts identity) actually inserted. `offered` is how many
- * events the group's requests sent.
+ * identities (write-sql.ts identity) actually inserted and the commit's
+ * time. `offered` is how many events the group's requests sent.
  */
-export type GroupWriter = (tenantId: string, unique: NewEvent[], offered: number) => Promise<Iterable<string>>;
+export type GroupWriter = (tenantId: string, unique: NewEvent[], offered: number) => Promise<WrittenRows>;
 
 export interface GroupCommitOptions {
   /** Shared transactions running at once (across tenants). */
@@ -116,11 +116,15 @@ export class GroupCommitter {
       }
     });
     try {
-      const inserted = await this.write(tenantId, unique, offered);
-      const ingested = new Array<number>(group.length).fill(0);
-      for (const id of inserted) ingested[owner.get(id)!]!++;
+      const { identities, receivedAt } = await this.write(tenantId, unique, offered);
+      const owned = group.map(() => new Set<string>());
+      for (const id of identities) owned[owner.get(id)!]!.add(id);
       group.forEach((request, index) =>
-        request.resolve({ ingested: ingested[index]!, duplicates: request.events.length - ingested[index]! }),
+        request.resolve({
+          ingested: owned[index]!.size,
+          duplicates: request.events.length - owned[index]!.size,
+          committed: { identities: owned[index]!, receivedAt },
+        }),
       );
     } catch (error) {
       for (const request of group) request.reject(error);

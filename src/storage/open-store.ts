@@ -181,6 +181,7 @@ function startingStore(ready: Promise<PostgresEventStore>, about: { kind: string
     countEvents: (filter) => Promise.resolve().then(() => current().countEvents(filter)),
     groupCounts: (filter, by) => Promise.resolve().then(() => current().groupCounts(filter, by)),
     timeBuckets: (filter, interval, by) => Promise.resolve().then(() => current().timeBuckets(filter, interval, by)),
+    eventsByKeys: (tenantId, keys) => Promise.resolve().then(() => current().eventsByKeys(tenantId, keys)),
     traceEvents: (tenantId, traceId, limit, after) => Promise.resolve().then(() => current().traceEvents(tenantId, traceId, limit, after)),
     ping: () => Promise.resolve().then(() => current().ping()),
     withTenant: (tenantId, work, options) => Promise.resolve().then(() => current().withTenant(tenantId, work, options)),

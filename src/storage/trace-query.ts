@@ -1,5 +1,6 @@
+import type { StoredEvent } from "../events/event-types";
 import type { EventPage, PageRequest } from "./event-store";
-import { withinBudget } from "./page-query";
+import { toStoredEvent, withinBudget, type EventRow } from "./page-query";
 import { instant } from "./sql-filters";
 import type { Db } from "./write-sql";
 
@@ -22,4 +23,17 @@ export function eventsOfTrace(tx: Db, tenantId: string, traceId: string, limit: 
     limit,
     "oldest",
   );
+}
+
+/** The tenant's events with these (eventId, timestamp) keys, oldest first: what a live tail reads back of a large batch. */
+export async function eventsByKeys(tx: Db, tenantId: string, keys: { eventId: string; timestamp: string }[]): Promise<StoredEvent[]> {
+  const rows = await tx<EventRow[]>`
+    SELECT event_id, event_type, service_name, ts, payload, received_at, true AS kept
+    FROM events_all
+    WHERE tenant_id = ${tenantId}
+      AND (event_id, ts) IN (
+        SELECT * FROM unnest(${keys.map((k) => k.eventId)}::text[], ${keys.map((k) => k.timestamp)}::text[]::timestamptz[])
+      )
+    ORDER BY ts, event_id`;
+  return rows.map(toStoredEvent);
 }

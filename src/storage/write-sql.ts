@@ -63,21 +63,31 @@ export const WRITE_CHUNK_BYTES = 1024 * 1024;
  * (ingest_events: one round trip, count rows locked only for its commit); a
  * larger one is insert_events per chunk, in order, then count_events and
  * record_usage once, in one transaction: all or nothing either way.
+ * Returns what was inserted, for the answer and for live tails.
  */
-export async function writeRows(sql: Sql, tenantId: string, appRole: string | undefined, rows: NewEvent[], offered: number): Promise<string[]> {
+export async function writeRows(sql: Sql, tenantId: string, appRole: string | undefined, rows: NewEvent[], offered: number): Promise<WrittenRows> {
   const chunks = chunkByBytes(rows, WRITE_CHUNK_BYTES);
   if (chunks.length === 1) {
     const inserted = await ingestBatch(sql, tenantId, appRole, toColumns(rows), offered);
-    return inserted.map((r) => identity(r.event_id, r.ts.toISOString()));
+    return {
+      identities: inserted.map((r) => identity(r.event_id, r.ts.toISOString())),
+      receivedAt: inserted[0]?.received_at ?? new Date(),
+    };
   }
   return (await sql.begin(async (tx) => {
     const inserted: InsertedRow[] = [];
     for (const chunk of chunks) inserted.push(...(await insertChunk(tx, tenantId, appRole, toColumns(chunk))));
     if (inserted.length > 0) await countInserted(tx, tenantId, appRole, inserted);
     const bytes = inserted.reduce((sum, r) => sum + r.payload_size, 0);
-    await tx`SELECT record_usage(${tenantId}, ${appRole ?? null}, ${inserted.length}, ${offered - inserted.length}, ${bytes})`;
-    return inserted.map((r) => identity(r.event_id, r.iso));
-  })) as string[];
+    const [usage] = await tx<{ now: Date }[]>`SELECT record_usage(${tenantId}, ${appRole ?? null}, ${inserted.length}, ${offered - inserted.length}, ${bytes}), now()`;
+    return { identities: inserted.map((r) => identity(r.event_id, r.iso)), receivedAt: usage!.now };
+  })) as WrittenRows;
+}
+
+/** The identities inserted, and the transaction's time (every row's received_at). */
+export interface WrittenRows {
+  identities: string[];
+  receivedAt: Date;
 }
 
 function chunkByBytes(rows: NewEvent[], maxBytes: number): NewEvent[][] {
@@ -101,8 +111,9 @@ function chunkByBytes(rows: NewEvent[], maxBytes: number): NewEvent[][] {
  * JSON-encoded again, and text arrays skip the driver's Date handling.
  */
 export function ingestBatch(db: Db, tenantId: string, appRole: string | undefined, c: EventColumns, offered: number) {
-  return db<{ event_id: string; ts: Date }[]>`
-    SELECT event_id, ts
+  // now() is the transaction's start, the time the function stored as received_at.
+  return db<{ event_id: string; ts: Date; received_at: Date }[]>`
+    SELECT event_id, ts, now() AS received_at
     FROM ingest_events(
       ${tenantId}, ${appRole ?? null},
       ${c.ids}::text[], ${c.types}::text[], ${c.services}::text[], ${c.timestamps}::text[]::timestamptz[],

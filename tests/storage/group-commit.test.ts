@@ -14,6 +14,16 @@ const event = (id: string): NewEvent => ({
   traceId: null,
 });
 
+/** The commit time every fake write reports. */
+const AT = new Date("2026-01-01T00:00:01.000Z");
+
+/** What a request resolves with: its counts, and the identities it inserted. */
+const result = (ingested: number, duplicates: number, ...ids: string[]) => ({
+  ingested,
+  duplicates,
+  committed: { identities: new Set(ids.map((id) => identity(id, event(id).timestamp))), receivedAt: AT },
+});
+
 /** A writer over an in-memory id set, recording each group it was given. */
 function recordingWriter(delayMs = 5) {
   const stored = new Set<string>();
@@ -28,7 +38,7 @@ function recordingWriter(delayMs = 5) {
     const inserted = unique.filter((e) => !stored.has(`${tenant}/${e.eventId}`));
     inserted.forEach((e) => stored.add(`${tenant}/${e.eventId}`));
     running--;
-    return inserted.map((e) => identity(e.eventId, e.timestamp));
+    return { identities: inserted.map((e) => identity(e.eventId, e.timestamp)), receivedAt: AT };
   };
   return { write, groups, stored, maxRunning: () => maxRunning };
 }
@@ -42,12 +52,7 @@ test("requests waiting together share one write, each with exact counts", async 
     committer.submit("t", [event("c"), event("d")]), // c belongs to the request before
     committer.submit("t", [event("a")]), // a is already stored
   ]);
-  expect(results).toEqual([
-    { ingested: 1, duplicates: 0 },
-    { ingested: 2, duplicates: 0 },
-    { ingested: 1, duplicates: 1 },
-    { ingested: 0, duplicates: 1 },
-  ]);
+  expect(results).toEqual([result(1, 0, "a"), result(2, 0, "b", "c"), result(1, 1, "d"), result(0, 1)]);
   expect(writer.groups).toEqual([
     { tenant: "t", ids: ["a"] },
     { tenant: "t", ids: ["b", "c", "d", "a"] },
@@ -77,7 +82,7 @@ test("a failed write rejects every request of its group and the next group still
       calls++;
       await Bun.sleep(5);
       if (calls === 2) throw new Error("database went away");
-      return unique.map((e) => identity(e.eventId, e.timestamp));
+      return { identities: unique.map((e) => identity(e.eventId, e.timestamp)), receivedAt: AT };
     },
     { maxInFlight: 1, maxGroupEvents: 100, maxQueueWaitMs: 1000, maxQueued: 100 },
   );
@@ -85,10 +90,10 @@ test("a failed write rejects every request of its group and the next group still
   const second = committer.submit("t", [event("b")]);
   const third = committer.submit("t", [event("c")]);
   const [one, two, three] = await Promise.allSettled([first, second, third]);
-  expect(one).toEqual({ status: "fulfilled", value: { ingested: 1, duplicates: 0 } });
+  expect(one).toEqual({ status: "fulfilled", value: result(1, 0, "a") });
   expect(two.status === "rejected" && (two.reason as Error).message).toBe("database went away");
   expect(three.status === "rejected" && (three.reason as Error).message).toBe("database went away");
-  expect(await committer.submit("t", [event("d")])).toEqual({ ingested: 1, duplicates: 0 });
+  expect(await committer.submit("t", [event("d")])).toEqual(result(1, 0, "d"));
 });
 
 test("a request queued longer than its budget is refused as unavailable; a full queue refuses at once", async () => {
@@ -97,7 +102,7 @@ test("a request queued longer than its budget is refused as unavailable; a full 
   const committer = new GroupCommitter(
     async (_tenant, unique) => {
       await stalled;
-      return unique.map((e) => identity(e.eventId, e.timestamp));
+      return { identities: unique.map((e) => identity(e.eventId, e.timestamp)), receivedAt: AT };
     },
     { maxInFlight: 1, maxGroupEvents: 100, maxQueueWaitMs: 50, maxQueued: 2 },
   );
@@ -113,6 +118,6 @@ test("a request queued longer than its budget is refused as unavailable; a full 
     expect((outcome as PromiseRejectedResult).reason.name).toBe("StorageUnavailableError");
   }
   release();
-  expect(await running).toEqual({ ingested: 1, duplicates: 0 });
-  expect(await committer.submit("t", [event("e")])).toEqual({ ingested: 1, duplicates: 0 });
+  expect(await running).toEqual(result(1, 0, "a"));
+  expect(await committer.submit("t", [event("e")])).toEqual(result(1, 0, "e"));
 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import postgres from "postgres";
+import { createLiveTail } from "../../src/tail/live-tail";
 import { createApp } from "../../src/app";
 import { parseConfig, type Config } from "../../src/config";
 import type { AppDeps } from "../../src/http/context";
@@ -84,7 +85,7 @@ export function apiKeysEnv(tenants: Tenants) {
   return { API_KEYS: `${tenants.a.key}:${tenants.a.tenant},${tenants.b.key}:${tenants.b.tenant}` };
 }
 
-/** An app on the given store with an in-process limiter generous enough not to interfere. */
+/** An app on the given store with an in-process limiter generous enough not to interfere, and live tail in this process. */
 export function buildApp(store: OpenedStore, tenants: Tenants, overrides: Partial<AppDeps> & { env?: Record<string, string> } = {}) {
   const { env, ...deps } = overrides;
   const config = testConfig({ ...apiKeysEnv(tenants), ...env });
@@ -93,6 +94,7 @@ export function buildApp(store: OpenedStore, tenants: Tenants, overrides: Partia
     store,
     limiter: createMemoryRateLimiter({ limit: 1_000_000, windowMs: 60_000 }),
     logger: silent,
+    tail: createLiveTail({ replayBatches: config.TAIL_REPLAY_BATCHES }),
     ...deps,
   });
 }

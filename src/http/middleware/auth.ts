@@ -10,6 +10,8 @@ import type { AppEnv } from "../context";
  */
 export function apiKeyAuth(keys: ApiKeyRegistry) {
   return createMiddleware<AppEnv>(async function apiKeyAuth(c, next) {
+    // Already authenticated by a tail token (tail/token-auth.ts, GET /tail only).
+    if (c.get("tenantId") !== undefined) return next();
     const key = c.req.header("x-api-key");
     const tenant = key ? keys.tenantFor(key) : undefined;
     if (!tenant) {

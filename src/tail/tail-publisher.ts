@@ -1,0 +1,100 @@
+import type { Logger } from "pino";
+import type { StoredEvent } from "../events/event-types";
+import type { EventKey, TailLog } from "./tail-log";
+
+/**
+ * Hands committed batches to the tail log, after commit and off the
+ * request's path: the answer never waits on Redis. Batches go out one at a
+ * time in the order their commits finished, so a tail sees each replica's
+ * batches in commit order. A tenant nobody tails costs one cached lookup.
+ */
+export interface TailPublisher {
+  /**
+   * Events just committed for the tenant (duplicates left out), built only
+   * if someone tails the tenant.
+   */
+  publish(tenantId: string, committed: () => StoredEvent[]): void;
+  /** Forget a cached "nobody tails this tenant" (a tail just opened somewhere). */
+  tenantOpened(tenantId: string): void;
+  /** Resolves once everything handed over so far went out (or was given up). */
+  flush(): Promise<void>;
+}
+
+export interface TailPublisherOptions {
+  log: TailLog;
+  logger?: Pick<Logger, "warn">;
+  /** A "not live" answer is trusted this long; a tail opening elsewhere clears it at once. */
+  notLiveCacheMs?: number;
+  /** Batches whose events exceed this as JSON travel as keys, and tails read them from PostgreSQL. */
+  maxEntryBytes?: number;
+  /** Batches waiting to go out at most; past it they are counted as lost. */
+  maxQueued?: number;
+}
+
+const LIVE_CACHE_MS = 10_000;
+
+export function createTailPublisher(options: TailPublisherOptions): TailPublisher {
+  const { log, logger } = options;
+  const notLiveCacheMs = options.notLiveCacheMs ?? 1000;
+  const maxEntryBytes = options.maxEntryBytes ?? 1024 * 1024;
+  const maxQueued = options.maxQueued ?? 10_000;
+  const liveCache = new Map<string, { live: boolean; until: number }>();
+  const queue: { tenantId: string; committed: () => StoredEvent[] }[] = [];
+  /** Per tenant, events committed but not appended (the log failed); reported as lost once it answers again. */
+  const lost = new Map<string, number>();
+  let draining: Promise<void> | undefined;
+
+  async function isLive(tenantId: string): Promise<boolean> {
+    const cached = liveCache.get(tenantId);
+    if (cached && cached.until > Date.now()) return cached.live;
+    const live = await log.isLive(tenantId);
+    liveCache.set(tenantId, { live, until: Date.now() + (live ? LIVE_CACHE_MS : notLiveCacheMs) });
+    return live;
+  }
+
+  async function send(tenantId: string, committed: () => StoredEvent[]) {
+    if (!(await isLive(tenantId))) return;
+    const events = committed();
+    if (events.length === 0) return;
+    const missed = lost.get(tenantId);
+    if (missed) {
+      await log.append(tenantId, { lost: missed });
+      lost.delete(tenantId);
+    }
+    const json = JSON.stringify(events);
+    if (json.length <= maxEntryBytes) await log.append(tenantId, { events });
+    else await log.append(tenantId, { keys: events.map((e): EventKey => ({ eventId: e.eventId, timestamp: e.timestamp })) });
+  }
+
+  async function drain() {
+    while (queue.length > 0) {
+      const { tenantId, committed } = queue.shift()!;
+      try {
+        await send(tenantId, committed);
+      } catch (error) {
+        const events = committed().length;
+        lost.set(tenantId, (lost.get(tenantId) ?? 0) + events);
+        logger?.warn({ err: (error as Error).message, tenantId, events }, "tail: a committed batch could not reach the tail log");
+      }
+    }
+  }
+
+  return {
+    publish(tenantId, committed) {
+      if (queue.length >= maxQueued) {
+        lost.set(tenantId, (lost.get(tenantId) ?? 0) + committed().length);
+        return;
+      }
+      queue.push({ tenantId, committed });
+      draining ??= drain().finally(() => (draining = undefined));
+    },
+
+    tenantOpened(tenantId) {
+      liveCache.set(tenantId, { live: true, until: Date.now() + LIVE_CACHE_MS });
+    },
+
+    async flush() {
+      while (draining) await draining;
+    },
+  };
+}
