@@ -2,11 +2,14 @@
  * Search inside events against a brute force: a varied corpus is ingested,
  * then random queries (free text, field conditions, field groupBy, pages,
  * cursors, intervals) are answered by the service and by a plain filter over
- * what was sent, written here from the contract, and compared exactly.
+ * what was sent, written here from the contract, and compared exactly; live
+ * tail's matcher (which filters events in the process) must agree too.
  */
 import { expect, test } from "bun:test";
 import { HOUR, postJson, type TestApp } from "../support/harness";
 import { describeOnStores } from "../support/store-suite";
+import { searchTerms } from "../../src/query/search.schemas";
+import { eventMatcher } from "../../src/tail/matcher";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Payload = { [key: string]: Json };
@@ -261,6 +264,11 @@ describeOnStores("search inside events", (suite) => {
       const search = randomSearch(r, base);
       const expected = matching(corpus, search);
       const context = `seed ${seed} round ${round}: ${JSON.stringify(body(search))}`;
+
+      // Live tails test events in the process, with the same semantics.
+      const matches = eventMatcher({ serviceName: search.serviceName, eventType: search.eventType, terms: searchTerms(body(search).q), where: search.where as never });
+      const window = (e: SentEvent) => e.timestamp >= search.window.startTime && e.timestamp <= search.window.endTime;
+      expect(corpus.filter((e) => window(e) && matches({ ...e, receivedAt: "" })).map((e) => e.eventId).sort(), context).toEqual(expected.map((e) => e.eventId).sort());
 
       // Walk every page by cursor.
       const limit = 1 + r.int(60);

@@ -106,6 +106,25 @@ for (const log of logs) {
       await again.close();
     });
 
+    test("resuming while ingest goes on: what is read back and what arrives live overlap, each event still comes once", async () => {
+      const { app, a } = tailApp(suite, log.make);
+      const first = await openTail(app, a.key);
+      await ingest(app, a.key, [event(0, {})]);
+      const [start] = await first.collect(1);
+      await first.close();
+      const batches = Array.from({ length: 30 }, (_, b) => Array.from({ length: 5 }, (_, i) => event(1 + b * 5 + i, {})));
+      const sending = (async () => {
+        for (const batch of batches) await ingest(app, a.key, batch);
+      })();
+      await Bun.sleep(5);
+      const resumed = await openTail(app, a.key, "", { "last-event-id": start!.id! });
+      await sending;
+      const got = (await resumed.collect(150, 10_000)).map((m) => JSON.parse(m.data!).eventId);
+      expect(await resumed.next(300)).toBeUndefined();
+      await resumed.close();
+      expect(got).toEqual(batches.flat().map((e) => e.eventId));
+    });
+
     test("a batch too large for the log travels as keys and is read back from the database", async () => {
       const { app, a } = tailApp(suite, log.make, {}, { maxEntryBytes: 200 });
       const reader = await openTail(app, a.key);
