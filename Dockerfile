@@ -2,11 +2,17 @@
 # No build step: Bun runs the TypeScript sources in src/ directly.
 #
 #   docker build -t telemetry-vault .
-#   docker run -p 3000:3000 -e DATABASE_URL=postgres://... telemetry-vault
+#   docker run -p 3000:3000 -e API_KEYS=key:tenant \
+#     -e DATABASE_URL=postgres://telemetry_app:...@db:5432/telemetry telemetry-vault
 #
-# Without DATABASE_URL/DB_HOST the service uses the embedded store in /app/data.
+# NODE_ENV=production: the service refuses to start without API_KEYS (or with a
+# demo key) and without a database (DATABASE_URL or DB_HOST). For one node on
+# the embedded store, say so: -e DB_EMBEDDED=true -v tvdata:/app/data.
+# Production guide: docs/deployment.md.
 
-ARG BUN_VERSION=1
+# An exact release (oven/bun:<version> and <version>-slim); bump it deliberately,
+# after the tests pass on that Bun.
+ARG BUN_VERSION=1.4.5
 
 # ---- deps: production dependencies only, exactly as pinned in bun.lock ----
 FROM oven/bun:${BUN_VERSION} AS deps
@@ -20,10 +26,11 @@ FROM oven/bun:${BUN_VERSION}-slim AS runtime
 WORKDIR /app
 
 ENV NODE_ENV=production \
-    PORT=3000
+    PORT=3000 \
+    DATA_DIR=/app/data
 
 # Code and dependencies stay owned by root (read-only for the app user);
-# only the embedded-store data directory is writable.
+# only the embedded-store data directory is writable (mount a volume there).
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json bun.lock ./
 COPY src ./src

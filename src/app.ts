@@ -39,7 +39,7 @@ export function createApp(deps: AppDeps) {
   // were registered, and these answer without calling next(), so the
   // protected router's middleware below never run for them.
   app.route("/", createHealthRouter());
-  app.route("/", createMetricsRouter(deps.config.METRICS_TOKEN));
+  app.route("/", createMetricsRouter(deps.config.METRICS_TOKEN, deps.config.NODE_ENV === "production"));
   app.get("/api/docs", swaggerUI({ url: "/api/openapi.json" }));
   // The document is built when asked for, from every route registered by then.
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKeyAuth", {

@@ -84,6 +84,28 @@ export const ConfigSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
 
   DATABASE_URL: optionalString,
+  /**
+   * The tables' owner, for migrations (start-up and `bun run migrate`);
+   * default DATABASE_URL. In production the service's own login owns nothing.
+   */
+  MIGRATION_DATABASE_URL: optionalString,
+  /** Run on the embedded store although NODE_ENV=production (which otherwise needs a database). */
+  DB_EMBEDDED: bool(false),
+  /**
+   * Connections go through PgBouncer in transaction mode: no prepared
+   * statements and no startup parameters (migrate stores the session settings
+   * on the service's role instead).
+   */
+  DB_PGBOUNCER: bool(false),
+  /** Named prepared statements; default on, off with DB_PGBOUNCER. */
+  DB_PREPARE: z
+    .enum(["true", "false", "1", "0", "yes", "no", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? undefined : ["true", "1", "yes"].includes(v))),
+  /** How long a migration statement waits for a lock before it gives up and is retried (DDL must not stall traffic). */
+  MIGRATION_LOCK_TIMEOUT_MS: int(5000, 10),
+  /** How long migrations keep retrying (locks held, database unreachable for `bun run migrate`) before they fail. */
+  MIGRATION_MAX_WAIT_S: int(300, 1),
   DB_HOST: optionalString,
   DB_PORT: int(5432, 1, 65535),
   DB_USERNAME: optionalString,
@@ -153,12 +175,22 @@ export const ConfigSchema = z.object({
   HTTP_IDLE_TIMEOUT_S: int(30, 1, 255),
 });
 
-export type Config = z.output<typeof ConfigSchema>;
+export type Config = Omit<z.output<typeof ConfigSchema>, "DB_PREPARE"> & { DB_PREPARE: boolean };
+
+/** The keys the service accepts without API_KEYS: for trying it out, refused in production. */
+const DEMO_KEYS = DEFAULT_API_KEYS.split(",").map((pair) => pair.slice(0, pair.lastIndexOf(":")));
+
+/** Variables that may come from a file instead (`NAME_FILE=/run/secrets/…`, Docker secrets). */
+export const SECRET_VARIABLES = ["API_KEYS", "DATABASE_URL", "MIGRATION_DATABASE_URL", "DB_PASSWORD", "REDIS_URL", "METRICS_TOKEN"] as const;
 
 export class ConfigError extends Error {}
 
-/** Parses the environment; throws ConfigError with one line per bad variable. */
-export function parseConfig(env: Record<string, string | undefined>): Config {
+/**
+ * Parses the environment; throws ConfigError with one line per bad variable.
+ * `serving: false` for the command-line tools, which take no API requests
+ * (production still needs them to name a database).
+ */
+export function parseConfig(env: Record<string, string | undefined>, options: { serving?: boolean } = {}): Config {
   const result = ConfigSchema.safeParse(env);
   if (!result.success) {
     const lines = result.error.issues.map(
@@ -166,17 +198,62 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     );
     throw new ConfigError(lines.join("\n"));
   }
-  const config = result.data;
+  const config = { ...result.data, DB_PREPARE: result.data.DB_PREPARE ?? !result.data.DB_PGBOUNCER };
+  const problems: string[] = [];
   if (config.DB_STATEMENT_TIMEOUT_MS >= config.HTTP_IDLE_TIMEOUT_S * 1000) {
-    throw new ConfigError(
-      "invalid DB_STATEMENT_TIMEOUT_MS: must be shorter than HTTP_IDLE_TIMEOUT_S so slow statements end as 503",
-    );
+    problems.push("invalid DB_STATEMENT_TIMEOUT_MS: must be shorter than HTTP_IDLE_TIMEOUT_S so slow statements end as 503");
   }
+  if (config.NODE_ENV === "production") problems.push(...productionProblems(env, config, options.serving ?? true));
+  if (problems.length > 0) throw new ConfigError(problems.join("\n"));
   return config;
 }
 
+/** What production refuses: the demo keys, and a store nobody chose. */
+function productionProblems(env: Record<string, string | undefined>, config: Config, serving: boolean): string[] {
+  const problems: string[] = [];
+  if (!serving) {
+    // Tools take no API requests: only the store matters.
+  } else if (!env.API_KEYS?.trim()) {
+    problems.push("invalid API_KEYS: required when NODE_ENV=production (key:tenant pairs); the demo keys are for development only");
+  } else {
+    const demo = config.API_KEYS.filter(({ key }) => DEMO_KEYS.includes(key)).map(({ key }) => key);
+    if (demo.length > 0) problems.push(`invalid API_KEYS: the demo key(s) ${demo.join(", ")} are refused when NODE_ENV=production`);
+  }
+  if (!databaseUrl(config) && !config.DB_EMBEDDED) {
+    problems.push(
+      "invalid DATABASE_URL: required when NODE_ENV=production (or DB_HOST and the other DB_* variables); " +
+        "set DB_EMBEDDED=true to run on the embedded store on purpose",
+    );
+  }
+  return problems;
+}
+
+/**
+ * Reads `NAME_FILE` variables (Docker and Kubernetes secrets) into `NAME`.
+ * One line of trailing whitespace is dropped. Setting both is a mistake.
+ */
+export function withSecretFiles(env: Record<string, string | undefined>, read: (path: string) => string): Record<string, string | undefined> {
+  const resolved = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const path = env[`${name}_FILE`];
+    if (!path) continue;
+    if (env[name]) {
+      problems.push(`invalid ${name}_FILE: ${name} is set too; set one of them`);
+      continue;
+    }
+    try {
+      resolved[name] = read(path).replace(/\r?\n$/, "");
+    } catch (error) {
+      problems.push(`invalid ${name}_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join("\n"));
+  return resolved;
+}
+
 /** The PostgreSQL URL from DATABASE_URL or the DB_* variables; undefined means "use the embedded store". */
-export function databaseUrl(config: Config): string | undefined {
+export function databaseUrl(config: Pick<Config, "DATABASE_URL" | "DB_HOST" | "DB_PORT" | "DB_USERNAME" | "DB_PASSWORD" | "DB_DATABASE">): string | undefined {
   if (config.DATABASE_URL) return config.DATABASE_URL;
   if (!config.DB_HOST) return undefined;
   const url = new URL("postgres://localhost");

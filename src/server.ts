@@ -4,7 +4,8 @@
  * opened here.
  */
 import { createApp } from "./app";
-import { ConfigError, parseConfig, type Config } from "./config";
+import { readFileSync } from "node:fs";
+import { ConfigError, parseConfig, withSecretFiles, type Config } from "./config";
 import { createLogger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { createTracerProvider } from "./observability/tracer-provider";
@@ -19,7 +20,7 @@ const TRACE_FLUSH_TIMEOUT_MS = 3000;
 
 function loadConfig(): Config {
   try {
-    return parseConfig(process.env);
+    return parseConfig(withSecretFiles(process.env, (path) => readFileSync(path, "utf8")));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`telemetry-vault: configuration error\n${error.message}`);
@@ -70,8 +71,10 @@ async function main() {
   });
 
   const store = await openStore(config, logger);
+  // Preparing the database failed for good (a migration, an unsafe login): stop, saying why.
   store.migration.catch((error) => {
-    logger.fatal({ err: error }, "migration failed");
+    logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+    logger.flush?.();
     process.exit(1);
   });
   const metrics = createMetrics({ poolStats: () => store.poolStats() });

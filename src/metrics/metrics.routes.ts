@@ -5,9 +5,11 @@ export const metricsRoute = createRoute({
   path: "/metrics",
   tags: ["Operations"],
   summary: "Prometheus metrics (text exposition format)",
-  description: "Open like /health, unless METRICS_TOKEN is set: then send `Authorization: Bearer <token>`.",
+  description:
+    "With METRICS_TOKEN set, send `Authorization: Bearer <token>`. Without it: open in development, closed (401) when " +
+    "NODE_ENV=production, since the metrics name tenants.",
   responses: {
     200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } },
-    401: { description: "METRICS_TOKEN is set and the bearer token is missing or wrong" },
+    401: { description: "The bearer token is missing or wrong, or production without METRICS_TOKEN" },
   },
 });

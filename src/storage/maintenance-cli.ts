@@ -4,14 +4,15 @@
  * partitions, count shards folded), repeated until nothing is left to do.
  * For cron, and for tests. Same configuration as the server.
  */
-import { ConfigError, parseConfig } from "../config";
+import { readFileSync } from "node:fs";
+import { ConfigError, parseConfig, withSecretFiles } from "../config";
 import { createLogger } from "../observability/logger";
 import { runMaintenance } from "./maintenance";
 import { openStore } from "./open-store";
 
 let config;
 try {
-  config = parseConfig(process.env);
+  config = parseConfig(withSecretFiles(process.env, (path) => readFileSync(path, "utf8")), { serving: false });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`maintenance: configuration error\n${error.message}`);

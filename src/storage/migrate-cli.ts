@@ -1,13 +1,16 @@
 /**
  * `bun run migrate` (up), `bun run migrate:down`, `bun run migrate:create NAME`.
  * Uses the same configuration as the server: PostgreSQL when DATABASE_URL or
- * DB_HOST is set, otherwise the embedded store in DATA_DIR.
+ * DB_HOST is set (migrating as MIGRATION_DATABASE_URL when given, the
+ * tables' owner), otherwise the embedded store in DATA_DIR. Exits 1 with the
+ * reason when a migration cannot be applied.
  */
+import { readFileSync } from "node:fs";
 import postgres from "postgres";
-import { databaseUrl, parseConfig } from "../config";
+import { ConfigError, databaseUrl, parseConfig, withSecretFiles, type Config } from "../config";
 import { startEmbeddedPostgres } from "./embedded";
-import { clientOptions } from "./open-store";
-import { createMigration, migrateDown, migrateUp } from "./migrations";
+import { runMigrations } from "./migrate";
+import { createMigration, migrateDown } from "./migrations";
 
 const [command = "up", name] = process.argv.slice(2);
 
@@ -19,28 +22,44 @@ if (command === "create") {
   console.log(`created ${await createMigration(name)}`);
   process.exit(0);
 }
+if (command !== "up" && command !== "down") {
+  console.error(`unknown command "${command}": use up, down or create NAME`);
+  process.exit(1);
+}
 
-const config = parseConfig(process.env);
-const url = databaseUrl(config);
+let config: Config;
+try {
+  config = parseConfig(withSecretFiles(process.env, (path) => readFileSync(path, "utf8")), { serving: false });
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`migrate: configuration error\n${error.message}`);
+  process.exit(1);
+}
+
+const url = config.MIGRATION_DATABASE_URL ?? databaseUrl(config);
 const embedded = url ? undefined : await startEmbeddedPostgres(config.DATA_DIR);
-const options = { ...clientOptions(config), max: 1 };
-const sql = url ? postgres(url, options) : postgres({ ...options, ...embedded!.connection });
+const logger = {
+  info: (_obj: object, msg?: string) => console.log(msg ?? ""),
+  warn: (obj: object, msg?: string) => console.warn(`warning: ${msg ?? ""}${"err" in obj ? ` (${String(obj.err)})` : ""}`),
+};
 
 try {
   if (command === "up") {
-    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA, grantTo: config.DB_APP_ROLE === "none" ? undefined : config.DB_APP_ROLE });
+    const applied = await runMigrations(config, logger, { target: embedded?.connection, waitForDatabase: "bounded" });
     console.log(applied.length ? `applied: ${applied.join(", ")}` : "nothing to apply");
-  } else if (command === "down") {
-    const reverted = await migrateDown(sql);
-    console.log(reverted ? `reverted: ${reverted}` : "nothing to revert");
   } else {
-    console.error(`unknown command "${command}": use up, down or create NAME`);
-    process.exitCode = 1;
+    const sql = url ? postgres(url, { max: 1, onnotice: () => {} }) : postgres({ ...embedded!.connection, max: 1, onnotice: () => {} });
+    try {
+      if (config.DB_SCHEMA) await sql`SELECT set_config('search_path', ${config.DB_SCHEMA}, false)`;
+      const reverted = await migrateDown(sql);
+      console.log(reverted ? `reverted: ${reverted}` : "nothing to revert");
+    } finally {
+      await sql.end();
+    }
   }
 } catch (error) {
-  console.error(`migration failed: ${(error as Error).message}`);
+  console.error(`migrate: ${(error as Error).message}`);
   process.exitCode = 1;
 } finally {
-  await sql.end();
   await embedded?.close();
 }

@@ -4,7 +4,8 @@ import { databaseUrl, type Config } from "../config";
 import { startEmbeddedPostgres } from "./embedded";
 import { isTransientStorageError, StorageUnavailableError } from "./errors";
 import { ensurePartitions } from "./maintenance";
-import { migrateUp } from "./migrations";
+import { runMigrations, sessionSettings } from "./migrate";
+import { inspectServiceRole } from "./service-role";
 import { createPostgresEventStore, type PostgresEventStore } from "./postgres-store";
 import { postgresIso } from "./sql-filters";
 
@@ -25,6 +26,9 @@ export function clientOptions(config: Config): Options<{}> {
     connect_timeout: Math.max(1, Math.ceil(config.DB_ACQUIRE_TIMEOUT_MS / 1000)),
     idle_timeout: 60,
     max_lifetime: 60 * 30,
+    // PgBouncer in transaction mode hands each transaction any server
+    // connection, where a statement prepared on another does not exist.
+    prepare: config.DB_PREPARE,
     // Seconds before a closed connection reconnects. The driver's default grows
     // 3^n (capped at 20 s) with failures shared by the whole pool, and queries
     // assigned to that connection wait the whole delay with no timeout: after
@@ -40,14 +44,8 @@ export function clientOptions(config: Config): Options<{}> {
     },
     connection: {
       application_name: "telemetry-vault",
-      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
-      idle_in_transaction_session_timeout: config.DB_STATEMENT_TIMEOUT_MS,
-      // A 200 means committed and flushed: never let a session relax this.
-      synchronous_commit: "on",
-      // Window queries vary wildly in selectivity; a generic plan cached by
-      // prepared statements can be 5x slower than a custom one.
-      plan_cache_mode: "force_custom_plan",
-      ...(config.DB_SCHEMA ? { search_path: config.DB_SCHEMA } : {}),
+      // PgBouncer refuses other startup parameters: there, migrate has stored them on the service's role.
+      ...(config.DB_PGBOUNCER ? {} : sessionSettings(config)),
     } as Record<string, string | number>,
   };
 }
@@ -64,17 +62,6 @@ function serializeTimestamp(value: unknown): string {
   return String(value);
 }
 
-/**
- * Keeps trying to migrate while the database is unreachable, so the service
- * can boot before PostgreSQL and become ready as soon as it answers.
- */
-async function migrateWhenReachable(sql: postgres.Sql, config: Config, logger: Logger): Promise<void> {
-  await retryWhileUnreachable(async () => {
-    const applied = await migrateUp(sql, { schema: config.DB_SCHEMA, grantTo: config.DB_APP_ROLE === "none" ? undefined : config.DB_APP_ROLE });
-    if (applied.length > 0) logger.info({ applied }, "migrations applied");
-  }, logger);
-}
-
 /** Runs `work` until it succeeds, retrying only while the database is unreachable. */
 async function retryWhileUnreachable<T>(work: () => Promise<T>, logger?: Logger, retryMs = 500): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -89,24 +76,6 @@ async function retryWhileUnreachable<T>(work: () => Promise<T>, logger?: Logger,
 }
 
 /**
- * The role for row-level security, if the service user may switch to it.
- * Without it the service still works (every query filters by tenant), but
- * the second wall is missing, which deserves a warning.
- */
-async function usableAppRole(sql: postgres.Sql, config: Config, logger: Logger): Promise<string | undefined> {
-  if (config.DB_APP_ROLE === "none") return undefined;
-  const [row] = await sql<{ member: boolean | null }[]>`
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${config.DB_APP_ROLE})
-                THEN pg_has_role(current_user, ${config.DB_APP_ROLE}, 'MEMBER') END AS member`;
-  if (row?.member) return config.DB_APP_ROLE;
-  logger.warn(
-    { role: config.DB_APP_ROLE },
-    "row-level security inactive: the database user cannot SET ROLE to DB_APP_ROLE (see README, Tenant isolation)",
-  );
-  return undefined;
-}
-
-/**
  * Opens the event store named by the config: PostgreSQL when DATABASE_URL or
  * DB_HOST is set, otherwise the embedded store in DATA_DIR. The store itself
  * is built once the schema is migrated; on PostgreSQL the service may start
@@ -118,8 +87,8 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   if (url) {
     const sql = postgres(url, clientOptions(config));
     const ready = (async () => {
-      if (config.MIGRATE_ON_START) await migrateWhenReachable(sql, config, logger);
-      const appRole = await retryWhileUnreachable(() => usableAppRole(sql, config, logger));
+      if (config.MIGRATE_ON_START) await runMigrations(config, logger, { waitForDatabase: "forever" });
+      const appRole = await retryWhileUnreachable(() => inspectServiceRole(sql, config, logger));
       // Writes need the partitions of now; maintenance keeps creating them ahead.
       await retryWhileUnreachable(() => ensurePartitions(sql, config.PARTITION_HOURS));
       return createPostgresEventStore({
@@ -139,7 +108,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   // PGlite is a single session: several client connections would interleave
   // their transactions, so the pool is exactly one connection.
   const sql = postgres({ ...clientOptions(config), ...embedded.connection, max: 1 });
-  await migrateWhenReachable(sql, config, logger);
+  await runMigrations(config, logger, { target: embedded.connection, waitForDatabase: "bounded" });
   await ensurePartitions(sql, config.PARTITION_HOURS);
   const store = createPostgresEventStore({
     sql,
@@ -147,7 +116,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
     poolMax: 1,
     writeConcurrency: 1,
     acquireTimeoutMs: Math.max(config.DB_ACQUIRE_TIMEOUT_MS, 5000),
-    appRole: await usableAppRole(sql, config, logger),
+    appRole: await inspectServiceRole(sql, config, logger),
   });
   return {
     ...store,

@@ -101,4 +101,4 @@ describeOnStores("HTTP contract", (suite) => {
       expect(((await res.json()) as any).error.code).toBe("not_found");
     });
   });
-});
+}, { productionLike: true });

@@ -306,7 +306,7 @@ describeOnStores("ingest contract", (suite) => {
       expect(await storedCount(suite.handle, b.tenant)).toBe(0);
     });
   });
-});
+}, { productionLike: true });
 
 function nest(levels: number): Record<string, unknown> {
   let value: Record<string, unknown> = { leaf: true };

@@ -303,4 +303,4 @@ describeOnStores("query contract", (suite) => {
       expect(((await malformed.json()) as any).error.code).toBe("invalid_json");
     });
   });
-});
+}, { productionLike: true });

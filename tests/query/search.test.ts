@@ -346,4 +346,4 @@ describeOnStores("search", (suite) => {
       expect((await app.request("/traces/abc")).status).toBe(401);
     });
   });
-});
+}, { productionLike: true });

@@ -1,10 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { createMigration, loadMigrations, migrateDown, migrateUp, parseMigration } from "../../src/storage/migrations";
-import { random, serviceUrl } from "../support/harness";
+import { runMigrations } from "../../src/storage/migrate";
+import { createMigration, loadMigrations, migrateDown, migrateUp, MIGRATIONS_DIR, parseMigration } from "../../src/storage/migrations";
+import { random, serviceUrl, testConfig } from "../support/harness";
+import { freePort } from "../support/server-process";
 
 const databaseUrl = serviceUrl("TEST_DATABASE_URL");
 
@@ -72,4 +74,119 @@ describe.skipIf(!databaseUrl)("migrate up and down on PostgreSQL", () => {
       await sql`DROP SCHEMA ${sql(other)} CASCADE`;
     }
   });
+});
+
+describe.skipIf(!databaseUrl)("migrations behave under time and locks", () => {
+  const schemas: string[] = [];
+  const dirs: string[] = [];
+  const admin = postgres(databaseUrl ?? "", { max: 2, onnotice: () => {} });
+  const quiet = { info() {}, warn() {} };
+  afterAll(async () => {
+    for (const schema of schemas) await admin`DROP SCHEMA IF EXISTS ${admin(schema)} CASCADE`;
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    await admin.end();
+  });
+
+  /** The shipped migrations plus `extra` (file name → up section), in a directory of their own. */
+  async function migrationsWith(extra: Record<string, string>) {
+    const dir = await mkdtemp(join(tmpdir(), "tv-migrations-"));
+    dirs.push(dir);
+    for (const file of await readdir(MIGRATIONS_DIR)) await writeFile(join(dir, file), await readFile(join(MIGRATIONS_DIR, file), "utf8"));
+    for (const [file, up] of Object.entries(extra)) await writeFile(join(dir, file), `-- migrate:up\n${up}\n-- migrate:down\n`);
+    return dir;
+  }
+
+  function configFor(schema: string, env: Record<string, string> = {}) {
+    schemas.push(schema);
+    return testConfig({ DATABASE_URL: databaseUrl!, DB_SCHEMA: schema, ...env });
+  }
+
+  test("a migration slower than the service's statement timeout completes", async () => {
+    const dir = await migrationsWith({ "900_slow.sql": "SELECT pg_sleep(1.5);" });
+    const config = configFor(`tv_slow_${random()}`, { DB_STATEMENT_TIMEOUT_MS: "500" });
+    const applied = await runMigrations(config, quiet, { waitForDatabase: "bounded", dir });
+    expect(applied.at(-1)).toBe("900_slow");
+  }, 30_000);
+
+  test("a migration blocked by a lock gives way at once, retries, and fails with the reason once MIGRATION_MAX_WAIT_S is spent", async () => {
+    const schema = `tv_locked_${random()}`;
+    const config = configFor(schema, { MIGRATION_LOCK_TIMEOUT_MS: "200", MIGRATION_MAX_WAIT_S: "1" });
+    await runMigrations(config, quiet, { waitForDatabase: "bounded" });
+    const dir = await migrationsWith({ "900_alter.sql": "ALTER TABLE tenant_usage ADD COLUMN note text;" });
+
+    // A long transaction holds a lock on the table the migration alters.
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const locked = new Promise<void>((resolve) => (held = resolve));
+    const session = admin.begin(async (tx) => {
+      await tx`SELECT * FROM ${tx(schema)}.tenant_usage LIMIT 1`;
+      held();
+      await holding;
+    });
+    await locked;
+    const started = performance.now();
+    const failed = runMigrations(config, quiet, { waitForDatabase: "bounded", dir });
+    // While it waits, queries on the table are not stuck behind it for longer than a lock timeout.
+    await Bun.sleep(300);
+    const t = performance.now();
+    await admin`SELECT count(*) FROM ${admin(schema)}.tenant_usage`;
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(failed).rejects.toThrow(/gave up after 1 s \(MIGRATION_MAX_WAIT_S\): a lock they need stayed held/);
+    await failed.catch(() => {});
+    expect(performance.now() - started).toBeLessThan(5000);
+
+    // Released while it retries: it goes through.
+    const retried = runMigrations({ ...config, MIGRATION_MAX_WAIT_S: 30 }, quiet, { waitForDatabase: "bounded", dir });
+    await Bun.sleep(700);
+    release();
+    await session;
+    expect(await retried).toEqual(["900_alter"]);
+  }, 30_000);
+
+  test("a second migrator waits for the first however long it takes, then has nothing to do", async () => {
+    const dir = await migrationsWith({ "900_slow.sql": "SELECT pg_sleep(2);" });
+    const config = configFor(`tv_second_${random()}`, { MIGRATION_LOCK_TIMEOUT_MS: "200", MIGRATION_MAX_WAIT_S: "30", DB_STATEMENT_TIMEOUT_MS: "500" });
+    const [first, second] = await Promise.all([
+      runMigrations(config, quiet, { waitForDatabase: "bounded", dir }),
+      Bun.sleep(200).then(() => runMigrations(config, quiet, { waitForDatabase: "bounded", dir })),
+    ]);
+    expect([first.length, second.length].sort((a, b) => a - b)).toEqual([0, (await loadMigrations(dir)).length]);
+  }, 30_000);
+
+  test("an applied migration whose file changed is refused; one applied before checksums gets its checksum recorded", async () => {
+    const dir = await migrationsWith({ "900_note.sql": "CREATE TABLE notes (a int);" });
+    const schema = `tv_checksum_${random()}`;
+    const config = configFor(schema);
+    await runMigrations(config, quiet, { waitForDatabase: "bounded", dir });
+    const [row] = await admin<{ checksum: string }[]>`SELECT checksum FROM ${admin(schema)}.schema_migrations WHERE version = 900`;
+    expect(row!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    // Recorded by an older version: no checksum yet.
+    await admin`UPDATE ${admin(schema)}.schema_migrations SET checksum = NULL WHERE version = 900`;
+    await runMigrations(config, quiet, { waitForDatabase: "bounded", dir });
+    const [again] = await admin<{ checksum: string }[]>`SELECT checksum FROM ${admin(schema)}.schema_migrations WHERE version = 900`;
+    expect(again!.checksum).toBe(row!.checksum);
+
+    await writeFile(join(dir, "900_note.sql"), "-- migrate:up\nCREATE TABLE notes (a int, b int);\n-- migrate:down\n");
+    expect(runMigrations(config, quiet, { waitForDatabase: "bounded", dir })).rejects.toThrow(
+      "migration 900_note was changed after it was applied",
+    );
+  }, 30_000);
+
+  test("bun run migrate retries a refused connection for MIGRATION_MAX_WAIT_S, then exits 1 saying so", async () => {
+    const port = freePort();
+    const started = performance.now();
+    const proc = Bun.spawn(["bun", "run", "src/storage/migrate-cli.ts", "up"], {
+      cwd: join(import.meta.dir, "../.."),
+      env: { PATH: process.env.PATH ?? "", DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/test`, MIGRATION_MAX_WAIT_S: "2" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    const seconds = (performance.now() - started) / 1000;
+    expect(seconds).toBeGreaterThan(1.9);
+    expect(seconds).toBeLessThan(15);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain("migrate: migrations gave up after 2 s (MIGRATION_MAX_WAIT_S): the database stayed unreachable");
+  }, 30_000);
 });

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import postgres from "postgres";
 import { createLiveTail } from "../../src/tail/live-tail";
+import { openLeastPrivilegeStore } from "./least-privilege";
+import { TestPgBouncer } from "./pgbouncer";
 import { createApp } from "../../src/app";
 import { parseConfig, type Config } from "../../src/config";
 import type { AppDeps } from "../../src/http/context";
@@ -139,12 +141,32 @@ export function wideWindow() {
 
 /**
  * The stores a storage-facing test runs on: PostgreSQL (when
- * TEST_DATABASE_URL is set; required in CI) and the embedded store.
+ * TEST_DATABASE_URL is set; required in CI) and the embedded store; the
+ * contract suites also on PostgreSQL as production runs it.
  */
-export function testStores(): { label: string; open: () => Promise<StoreHandle> }[] {
+export function testStores(options: { productionLike?: boolean } = {}): { label: string; open: () => Promise<StoreHandle> }[] {
   const databaseUrl = serviceUrl("TEST_DATABASE_URL");
   return [
     ...(databaseUrl ? [{ label: "PostgreSQL", open: () => openPostgresTestStore(databaseUrl) }] : []),
+    ...(databaseUrl && options.productionLike ? [productionLikeStore(databaseUrl)] : []),
     { label: "the embedded store", open: () => openEmbeddedTestStore() },
   ];
 }
+
+/**
+ * PostgreSQL as production runs it (tests/support/least-privilege.ts): a
+ * login that owns nothing, through PgBouncer in transaction mode when it is
+ * installed (CI installs it; elsewhere the reason is printed once).
+ */
+function productionLikeStore(databaseUrl: string) {
+  const pgbouncer = TestPgBouncer.binary() !== undefined;
+  if (!pgbouncer && !warnedNoPgBouncer) {
+    warnedNoPgBouncer = true;
+    console.log("pgbouncer is not installed: the production-like store connects directly (apt-get install pgbouncer to test through it)");
+  }
+  return {
+    label: pgbouncer ? "PostgreSQL as a least-privilege login through PgBouncer" : "PostgreSQL as a least-privilege login",
+    open: () => openLeastPrivilegeStore(databaseUrl, { pgbouncer }),
+  };
+}
+let warnedNoPgBouncer = false;

@@ -8,9 +8,13 @@ export interface StoreSuite {
   fresh(env?: Record<string, string>): { app: TestApp; a: { key: string; tenant: string }; b: { key: string; tenant: string } };
 }
 
-/** Runs `body` once on PostgreSQL (when configured) and once on the embedded store. */
-export function describeOnStores(title: string, body: (suite: StoreSuite) => void) {
-  for (const { label, open } of testStores()) {
+/**
+ * Runs `body` once on PostgreSQL (when configured) and once on the embedded
+ * store; with `productionLike`, also on PostgreSQL as a least-privilege login
+ * through PgBouncer (the contract suites).
+ */
+export function describeOnStores(title: string, body: (suite: StoreSuite) => void, options: { productionLike?: boolean } = {}) {
+  for (const { label, open } of testStores(options)) {
     describe(`${title} on ${label}`, () => {
       let handle: StoreHandle;
       // Generous: the embedded store's first start (initdb in WebAssembly) is slow on a busy machine.
