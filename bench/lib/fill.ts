@@ -78,50 +78,75 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
   const level = `CASE WHEN u3 < ${LEVEL_CUMULATIVE[0]} THEN 'debug' WHEN u3 < ${LEVEL_CUMULATIVE[1]} THEN 'info' WHEN u3 < ${LEVEL_CUMULATIVE[2]} THEN 'warn' ELSE 'error' END`;
   const status = `CASE ${STATUSES.map(([code, upTo]) => `WHEN u4 < ${upTo} THEN ${code}`).join(" ")} END`;
   const route = `(${routes})[1 + floor(${ROUTES.length} * u2)::int]`;
-  const method = `(${methods})[1 + floor(${METHODS.length} * u3)::int]`;
+  const method = `(${methods})[1 + floor(${METHODS.length} * u6)::int]`;
   // Events of one trace are neighbours in time: six consecutive rows share an id.
   const traceId = `md5('trace-' || (g / 6)::text)`;
+  const spanId = `left(md5(g::text), 16)`;
+  // 3 to 8 words, skewed towards the first of WORDS (data.ts message()); a fixed number of picks, so no
+  // subquery per row, the count varying by row.
+  const word = () => `(${words})[1 + floor(${WORDS.length} * random() ^ 2)::int]`;
   const message = `
-    CASE WHEN u4 < 0.35 THEN '${COMMON_WORD} ' ELSE '' END
-    || array_to_string(ARRAY(SELECT (${words})[1 + floor(${WORDS.length} * random() ^ 2)::int] FROM generate_series(1, 3 + g % 6)), ' ')
+    CASE WHEN u7 < 0.35 THEN '${COMMON_WORD} ' ELSE '' END
+    || concat_ws(' ', ${word()}, ${word()}, ${word()},
+                 CASE WHEN g % 6 > 0 THEN ${word()} END, CASE WHEN g % 6 > 1 THEN ${word()} END,
+                 CASE WHEN g % 6 > 2 THEN ${word()} END, CASE WHEN g % 6 > 3 THEN ${word()} END,
+                 CASE WHEN g % 6 > 4 THEN ${word()} END)
     || CASE WHEN random() < 0.00001 THEN ' ${RARE_WORD} detected' ELSE '' END`;
-  const payload = `
-    CASE WHEN u1 < 0.6 THEN jsonb_build_object(
-           'level', ${level}, 'message', ${message},
-           'http', jsonb_build_object('method', ${method}, 'route', ${route}, 'status', ${status}),
-           'durationMs', round((random() * 1000)::numeric, 2), 'userId', floor(random() * 100000)::int)
-         || CASE WHEN u2 < 0.5 THEN jsonb_build_object('traceId', ${traceId}, 'spanId', left(md5(g::text), 16)) ELSE '{}' END
-         WHEN u1 < 0.9 THEN jsonb_build_object(
-           'name', 'http.server.duration', 'value', round((random() * 500)::numeric, 2), 'unit', 'ms',
-           'attributes', jsonb_build_object('route', ${route}, 'method', ${method}))
-         ELSE jsonb_build_object(
-           'traceId', ${traceId}, 'spanId', left(md5(g::text), 16), 'name', ${method} || ' ' || ${route}, 'kind', 'server',
-           'durationMs', round((random() * 2000)::numeric, 2), 'status', jsonb_build_object('code', CASE WHEN u3 < 0.03 THEN 'error' ELSE 'ok' END),
-           'attributes', jsonb_build_object('http.route', ${route}, 'http.status_code', ${status}))
-    END`;
+  // Built from parts so that the search text (every string value and the id, lowercased, joined by
+  // U+001F: events/search.ts) comes without walking each payload; the order of the values does not
+  // change what a term matches.
+  const sep = `E'\\x1f'`;
   const chunk = 500_000;
   await sql`SELECT setseed(0.42)`;
   for (let from = 1; from <= rows; from += chunk) {
     const to = Math.min(rows, from + chunk - 1);
     await sql.unsafe(`
       INSERT INTO events (tenant_id, event_id, event_type, service_name, ts, payload, received_at, payload_size, search_text, trace_id, count_level)
-      SELECT tenant_id, event_id, event_type, service_name, ts, payload, received_at,
-             octet_length(payload::text), search_text_of(payload, event_id), trace_id_of(payload), level_key(payload)
+      SELECT tenant_id, event_id, event_type, service_name, ts, payload, received_at, octet_length(payload::text),
+             lower(concat_ws(${sep}, VARIADIC strings || event_id)), trace_id, count_level
       FROM (
-        SELECT CASE WHEN g % 20 = 0 THEN '${SMALL_TENANT}' ELSE '${BIG_TENANT}' END AS tenant_id,
-               md5(g::text || '-bench') AS event_id,
-               CASE WHEN u1 < 0.6 THEN 'log' WHEN u1 < 0.9 THEN 'metric' ELSE 'trace' END AS event_type,
-               (${services})[1 + least(7, floor(8 * u5 * u5)::int)] AS service_name,
-               ts, ${payload} AS payload, ts + interval '150 milliseconds' AS received_at
+        SELECT tenant_id, event_id, event_type, service_name, ts, received_at,
+               CASE WHEN event_type = 'log' THEN
+                      jsonb_build_object('level', level, 'message', message,
+                        'http', jsonb_build_object('method', method, 'route', route, 'status', status),
+                        'durationMs', round((u5 * 1000)::numeric, 2), 'userId', floor(u3 * 100000)::int)
+                      || CASE WHEN trace_id IS NOT NULL THEN jsonb_build_object('traceId', trace_id, 'spanId', span_id) ELSE '{}' END
+                    WHEN event_type = 'metric' THEN
+                      jsonb_build_object('name', 'http.server.duration', 'value', round((u5 * 500)::numeric, 2), 'unit', 'ms',
+                        'attributes', jsonb_build_object('route', route, 'method', method))
+                    ELSE
+                      jsonb_build_object('traceId', trace_id, 'spanId', span_id, 'name', method || ' ' || route, 'kind', 'server',
+                        'durationMs', round((u5 * 2000)::numeric, 2), 'status', jsonb_build_object('code', span_status),
+                        'attributes', jsonb_build_object('http.route', route, 'http.status_code', status))
+               END AS payload,
+               CASE WHEN event_type = 'log' THEN ARRAY[level, message, method, route] || CASE WHEN trace_id IS NOT NULL THEN ARRAY[trace_id, span_id] ELSE '{}' END
+                    WHEN event_type = 'metric' THEN ARRAY['http.server.duration', 'ms', route, method]
+                    ELSE ARRAY[trace_id, span_id, method || ' ' || route, 'server', span_status, route]
+               END AS strings,
+               trace_id,
+               CASE WHEN event_type = 'log' THEN '"' || level || '"' ELSE '' END AS count_level
         FROM (
-          -- Time-ordered like live ingest (row g of n lands at anchor - span + g·span/n),
-          -- with up to 5 s of jitter for events that arrive out of order; so the
-          -- heap keeps the physical time locality a real table has.
-          SELECT g, random() AS u1, random() AS u2, random() AS u3, random() AS u4, random() AS u5,
-                 timestamptz 'epoch' + least(${anchorMs}::int8, ${anchorMs - SPAN_MS}::int8 + (g::int8 * ${SPAN_MS}) / ${rows} + floor(random() * 5000)::int8)::float8
-                   * interval '1 millisecond' AS ts
-          FROM generate_series(${from}, ${to}) AS g
-        ) AS s
+          SELECT *, CASE WHEN event_type = 'trace' OR (event_type = 'log' AND u2 < 0.5) THEN ${traceId} END AS trace_id,
+                 ${spanId} AS span_id
+          FROM (
+            SELECT g, u1, u2, u3, u4, u5, u6, u7, ts, ts + interval '150 milliseconds' AS received_at,
+                   CASE WHEN g % 20 = 0 THEN '${SMALL_TENANT}' ELSE '${BIG_TENANT}' END AS tenant_id,
+                   md5(g::text || '-bench') AS event_id,
+                   CASE WHEN u1 < 0.6 THEN 'log' WHEN u1 < 0.9 THEN 'metric' ELSE 'trace' END AS event_type,
+                   (${services})[1 + least(7, floor(8 * u5 * u5)::int)] AS service_name,
+                   ${level} AS level, ${status} AS status, ${route} AS route, ${method} AS method, ${message} AS message,
+                   CASE WHEN u3 < 0.03 THEN 'error' ELSE 'ok' END AS span_status
+            FROM (
+              -- Time-ordered like live ingest (row g of n lands at anchor - span + g·span/n),
+              -- with up to 5 s of jitter for events that arrive out of order; so the
+              -- heap keeps the physical time locality a real table has.
+              SELECT g, random() AS u1, random() AS u2, random() AS u3, random() AS u4, random() AS u5, random() AS u6, random() AS u7,
+                     timestamptz 'epoch' + least(${anchorMs}::int8, ${anchorMs - SPAN_MS}::int8 + (g::int8 * ${SPAN_MS}) / ${rows} + floor(random() * 5000)::int8)::float8
+                       * interval '1 millisecond' AS ts
+              FROM generate_series(${from}, ${to}) AS g
+            ) AS s
+          ) AS picked
+        ) AS traced
       ) AS e`);
     log(`events ${to.toLocaleString("en")} / ${rows.toLocaleString("en")}`);
   }

@@ -125,7 +125,7 @@ export async function migrateUp(sql: Sql, options: MigrateUpOptions = {}): Promi
     await pinFunctions(tx);
     if (options.grantTo && !(await applyGrants(tx, options.grantTo))) {
       options.onWarning?.(
-        `DB_APP_ROLE ${options.grantTo} does not exist, so nothing was granted to it: create it (NOLOGIN), grant it to the service's login, and run migrate again (README, Deployment)`,
+        `DB_APP_ROLE ${options.grantTo} does not exist, so nothing was granted to it: create it (NOLOGIN), grant it to the service's login, and run migrate again (docs/deployment.md)`,
       );
     }
     if (options.serviceLogin) {

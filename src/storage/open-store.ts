@@ -116,7 +116,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
     poolMax: 1,
     writeConcurrency: 1,
     acquireTimeoutMs: Math.max(config.DB_ACQUIRE_TIMEOUT_MS, 5000),
-    appRole: await inspectServiceRole(sql, config, logger),
+    appRole: await inspectServiceRole(sql, config, logger, { embedded: true }),
   });
   return {
     ...store,

@@ -21,7 +21,12 @@ export class UnsafeServiceRoleError extends Error {
  * no role to switch to, nothing but the queries' own filters does, which
  * production refuses.
  */
-export async function inspectServiceRole(sql: Sql, config: Config, logger: Pick<Logger, "warn" | "error" | "info">): Promise<string | undefined> {
+export async function inspectServiceRole(
+  sql: Sql,
+  config: Config,
+  logger: Pick<Logger, "warn" | "error" | "info">,
+  options: { embedded?: boolean } = {},
+): Promise<string | undefined> {
   const [me] = await sql<{ login: string; superuser: boolean; bypassrls: boolean; owner: boolean; member: boolean | null }[]>`
     SELECT current_user AS login, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
            coalesce(pg_has_role(current_user, c.relowner, 'MEMBER'), false) AS owner,
@@ -32,16 +37,17 @@ export async function inspectServiceRole(sql: Sql, config: Config, logger: Pick<
     WHERE r.rolname = current_user`;
   const appRole = me?.member ? config.DB_APP_ROLE : undefined;
   const reasons = [me?.superuser && "a superuser", me?.owner && "the owner of the tables", me?.bypassrls && "BYPASSRLS"].filter(Boolean);
-  if (me && reasons.length > 0) {
+  // The embedded store has one user, who owns everything, in one local process: nothing to warn about.
+  if (me && reasons.length > 0 && !options.embedded) {
     const what = `the service connects to PostgreSQL as ${me.login}, which is ${reasons.join(" and ")}`;
     if (!appRole) {
-      const message = `${what}, and cannot switch to a row-level-security role (DB_APP_ROLE=${config.DB_APP_ROLE}): tenants would be kept apart by the queries' own filters alone. Connect as a login that owns nothing (README, Deployment)`;
+      const message = `${what}, and cannot switch to a row-level-security role (DB_APP_ROLE=${config.DB_APP_ROLE}): tenants would be kept apart by the queries' own filters alone. Connect as a login that owns nothing (docs/deployment.md)`;
       if (config.NODE_ENV === "production") throw new UnsafeServiceRoleError(message);
       logger.error({ login: me.login }, message);
     } else {
       logger.warn(
         { login: me.login, appRole },
-        `${what}: row-level security holds only because each transaction switches to ${appRole}, and any SQL on this connection could switch back. In production, connect as a login that owns nothing (README, Deployment)`,
+        `${what}: row-level security holds only because each transaction switches to ${appRole}, and any SQL on this connection could switch back. In production, connect as a login that owns nothing (docs/deployment.md)`,
       );
     }
   }
