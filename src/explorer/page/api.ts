@@ -1,14 +1,19 @@
-/** The one call the explorer makes: POST /query with the user's key in X-API-Key. */
+/**
+ * The explorer's calls to the server, each with the user's key in X-API-Key:
+ * POST /query, GET /traces/{id} and POST /tail/token (for the live stream).
+ */
 
 // The answers' types come from the schemas the server validates and documents them with.
 export type { StoredEvent } from "../../events/event-types";
 export type { EventsPage, GroupCounts, TimeBuckets } from "../../query/query.schemas";
-import type { TimeBuckets } from "../../query/query.schemas";
+import type { StoredEvent } from "../../events/event-types";
+import type { GroupCounts, TimeBuckets } from "../../query/query.schemas";
 export type Bucket = TimeBuckets["data"][number];
+export type GroupRow = GroupCounts["data"][number];
 
-export type ProblemKind = "unauthorized" | "rate_limited" | "unreachable" | "unavailable" | "invalid" | "failed";
+export type ProblemKind = "unauthorized" | "rate_limited" | "unreachable" | "unavailable" | "invalid" | "not_found" | "failed";
 
-/** Why a query failed, in terms the page can show. */
+/** Why a call failed, in terms the page can show. */
 export class QueryProblem extends Error {
   constructor(
     readonly kind: ProblemKind,
@@ -23,19 +28,20 @@ export class QueryProblem extends Error {
 
 function kindFor(status: number): ProblemKind {
   if (status === 401) return "unauthorized";
+  if (status === 404) return "not_found";
   if (status === 429) return "rate_limited";
   if (status === 502 || status === 503 || status === 504) return "unavailable";
   if (status === 400 || status === 413 || status === 422) return "invalid";
   return "failed";
 }
 
-export async function query<T>(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+async function call<T>(path: string, key: string, init: { method: "GET" | "POST"; body?: unknown }, signal?: AbortSignal): Promise<T> {
   let response: Response;
   try {
-    response = await fetch("/query", {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": key },
-      body: JSON.stringify(body),
+    response = await fetch(path, {
+      method: init.method,
+      headers: { "x-api-key": key, ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal,
       cache: "no-store",
       credentials: "omit",
@@ -56,6 +62,24 @@ export async function query<T>(key: string, body: Record<string, unknown>, signa
   }
   throw new QueryProblem(kindFor(response.status), message, response.status, retryAfterSeconds(response.headers.get("retry-after")));
 }
+
+export const query = <T>(key: string, body: Record<string, unknown>, signal?: AbortSignal) => call<T>("/query", key, { method: "POST", body }, signal);
+
+export interface TracePage {
+  traceId: string;
+  data: StoredEvent[];
+  nextCursor: string | null;
+  truncated?: true;
+}
+
+/** One page of a trace's events, oldest first. */
+export function fetchTrace(key: string, traceId: string, cursor?: string | null, signal?: AbortSignal): Promise<TracePage> {
+  const params = new URLSearchParams(cursor ? { cursor } : { limit: "200" });
+  return call<TracePage>(`/traces/${encodeURIComponent(traceId)}?${params}`, key, { method: "GET" }, signal);
+}
+
+/** A short-lived token for GET /tail: EventSource cannot send headers, so the key never goes in its URL. */
+export const tailToken = (key: string) => call<{ token: string; expiresAt: string }>("/tail/token", key, { method: "POST" });
 
 /** Retry-After is either delta-seconds or an HTTP date. */
 function retryAfterSeconds(header: string | null): number | undefined {

@@ -5,9 +5,9 @@
  * zoom. The same numbers are in a visually hidden table for screen readers
  * and tests.
  */
-import type { Bucket } from "./api";
-import { h, svg } from "./dom";
-import { formatCount, formatLocal, formatTick, formatUtc } from "./format";
+import type { Bucket, StoredEvent } from "./api";
+import { bdi, h, isolated, svg } from "./dom";
+import { formatCount, formatMinute, formatTick, zoneLabel, zoneOffsetMinutes, type Zone } from "./format";
 import { EVENT_TYPES, type Interval, type Stack, type TimeWindow } from "./state";
 
 export interface ChartInput {
@@ -15,6 +15,7 @@ export interface ChartInput {
   interval: Interval;
   stack: Stack;
   buckets: Bucket[];
+  zone: Zone;
 }
 
 interface Series {
@@ -34,7 +35,9 @@ const HEIGHT = 220;
 const MARGIN = { top: 12, right: 12, bottom: 26, left: 48 };
 const MAX_SERIES = 7;
 const OTHER = "\u0000other";
-const TICK_STEPS = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((m) => m * 60_000);
+const TICK_STEPS = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 4320, 10080].map((m) => m * 60_000);
+/** Room one x-axis label needs, gap included: "May 30" or "14:05" at 11 px. */
+const TICK_SPACING_PX = 64;
 
 function seriesFor(input: ChartInput): Series[] {
   const totals = new Map<string, number>();
@@ -49,7 +52,8 @@ function seriesFor(input: ChartInput): Series[] {
   const top = ranked.slice(0, ranked.length > MAX_SERIES ? MAX_SERIES - 1 : MAX_SERIES);
   const series: Series[] = top.map(([key, total], i) => ({ key, label: key, color: i, total }));
   const rest = ranked.slice(top.length);
-  if (rest.length) series.push({ key: OTHER, label: `${rest.length} more`, color: 7, total: rest.reduce((s, [, n]) => s + n, 0) });
+  // Says what the number next to it counts: "Other services (19): 6" read as 6 events of 19 services; "19 more: 6" did not.
+  if (rest.length) series.push({ key: OTHER, label: `Other services (${formatCount(rest.length)})`, color: 7, total: rest.reduce((s, [, n]) => s + n, 0) });
   return series;
 }
 
@@ -85,8 +89,9 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
   const plot = h("div", { class: "chart-plot", tabindex: 0, role: "group", "aria-roledescription": "chart", "aria-describedby": "chart-help" });
   const tooltip = h("div", { class: "chart-tooltip", role: "status", "aria-live": "polite", hidden: true });
   const legend = h("ul", { class: "chart-legend", "aria-label": "Series" });
-  const table = h("table", { class: "sr-only", id: "chart-data" });
-  root.replaceChildren(plot, tooltip, legend, table);
+  const table = h("table", { id: "chart-data" });
+  // The wrapper, not the table, is visually hidden: a table ignores height: 1px and grew the page by its full height.
+  root.replaceChildren(plot, tooltip, legend, h("div", { class: "sr-only" }, table));
 
   let input: ChartInput | undefined;
   let series: Series[] = [];
@@ -103,6 +108,21 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
     return domain.start + ratio * (domain.end - domain.start);
   };
   const slotAt = (ms: number) => Math.min(domain.slots - 1, Math.floor((ms - domain.start) / input!.interval.ms));
+
+  function drawTicks(chart: SVGSVGElement, width: number, zone: Zone) {
+    // As many labels as fit (about one per 64 px), on round times of the page's zone.
+    const span = domain.end - domain.start;
+    const tickStep = TICK_STEPS.find((s) => span / s <= plotWidth() / TICK_SPACING_PX) ?? TICK_STEPS[TICK_STEPS.length - 1]!;
+    const offset = zoneOffsetMinutes(domain.start, zone) * 60_000;
+    for (let t = Math.ceil((domain.start + offset) / tickStep) * tickStep - offset; t <= domain.end; t += tickStep) {
+      const x = xOf(t);
+      chart.append(
+        svg("line", { class: "tick", x1: x, x2: x, y1: HEIGHT - MARGIN.bottom, y2: HEIGHT - MARGIN.bottom + 4 }),
+        // Labels at the edges are kept inside the drawing.
+        svg("text", { class: "axis", x, y: HEIGHT - 8, "text-anchor": x > width - 24 ? "end" : x < MARGIN.left + 16 ? "start" : "middle" }, formatTick(t, tickStep, zone)),
+      );
+    }
+  }
 
   function draw() {
     if (!input) return;
@@ -121,18 +141,7 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
         svg("text", { class: "axis", x: MARGIN.left - 8, y: yOf(n) + 4, "text-anchor": "end" }, formatCount(n)),
       );
     }
-    // x ticks on local-time boundaries, about one per 90 px.
-    const span = domain.end - domain.start;
-    const tickStep = TICK_STEPS.find((s) => span / s <= plotWidth() / 90) ?? TICK_STEPS[TICK_STEPS.length - 1]!;
-    const offset = new Date(domain.start).getTimezoneOffset() * 60_000;
-    for (let t = Math.ceil((domain.start - offset) / tickStep) * tickStep + offset; t <= domain.end; t += tickStep) {
-      const x = xOf(t);
-      chart.append(
-        svg("line", { class: "tick", x1: x, x2: x, y1: HEIGHT - MARGIN.bottom, y2: HEIGHT - MARGIN.bottom + 4 }),
-        // Labels at the edges are kept inside the drawing.
-        svg("text", { class: "axis", x, y: HEIGHT - 8, "text-anchor": x > width - 24 ? "end" : x < MARGIN.left + 16 ? "start" : "middle" }, formatTick(t, tickStep)),
-      );
-    }
+    drawTicks(chart, width, input.zone);
     chart.append(svg("line", { class: "baseline", x1: MARGIN.left, x2: width - MARGIN.right, y1: yOf(0), y2: yOf(0) }));
 
     for (const column of columns) {
@@ -167,15 +176,18 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
     const column = columns.find((c) => c.start === start);
     const rows = series
       .filter((s) => column?.counts.get(s.key))
-      .map((s) => h("li", null, h("span", { class: `swatch c${s.color}` }), `${s.label}: ${formatCount(column!.counts.get(s.key)!)}`));
+      .map((s) =>
+        // Label and count in elements of their own: nothing in a name can move the number.
+        h("li", null, h("span", { class: `swatch c${s.color}`, "aria-hidden": "true" }), bdi(s.label, { class: "tip-key" }), h("span", { class: "tip-count" }, formatCount(column!.counts.get(s.key)!))),
+      );
     tooltip.replaceChildren(
-      h("strong", null, `${formatLocal(new Date(start))} · ${formatCount(column?.total ?? 0)} events`),
+      h("strong", null, `${formatMinute(start, input.zone)} ${zoneLabel(input.zone, start)} · ${formatCount(column?.total ?? 0)} events`),
       rows.length ? h("ul", null, ...rows) : "",
     );
     tooltip.hidden = false;
     const x = clientX !== undefined ? clientX - root.getBoundingClientRect().left : xOf(start);
     const left = Math.min(Math.max(8, x + 12), root.clientWidth - tooltip.offsetWidth - 8);
-    tooltip.style.left = `${left}px`;
+    tooltip.style.left = `${Math.max(0, left)}px`;
   }
 
   function zoomTo(a: number, b: number) {
@@ -224,12 +236,14 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
       focusSlot = -1;
       tooltip.hidden = true;
       draw();
+      e.stopPropagation(); // handled: not the page's Escape
       return;
     }
     const moves: Record<string, number> = { ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity };
-    if (e.key in moves) {
-      const base = focusSlot < 0 ? (moves[e.key]! > 0 ? -1 : domain.slots) : focusSlot;
-      focusSlot = Math.min(domain.slots - 1, Math.max(0, base + moves[e.key]!));
+    const move = Object.hasOwn(moves, e.key) ? moves[e.key]! : undefined;
+    if (move !== undefined) {
+      const base = focusSlot < 0 ? (move > 0 ? -1 : domain.slots) : focusSlot;
+      focusSlot = Math.min(domain.slots - 1, Math.max(0, base + move));
       draw();
       showTooltip(focusSlot);
       e.preventDefault();
@@ -248,12 +262,17 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
 
   function fillTable() {
     if (!input) return;
+    const zone = input.zone;
     const per = input.stack === "service" ? "service" : "event type";
     table.dataset.interval = input.interval.name;
     table.dataset.total = String(columns.reduce((sum, c) => sum + c.total, 0));
     table.replaceChildren(
       h("caption", null, `Events per ${input.interval.label}, by ${per}`),
-      h("thead", null, h("tr", null, h("th", { scope: "col" }, "Bucket start"), ...series.map((s) => h("th", { scope: "col" }, s.label)), h("th", { scope: "col" }, "Total"))),
+      h(
+        "thead",
+        null,
+        h("tr", null, h("th", { scope: "col" }, `Bucket start (${zoneLabel(zone)})`), ...series.map((s) => h("th", { scope: "col" }, bdi(s.label))), h("th", { scope: "col" }, "Total")),
+      ),
       h(
         "tbody",
         null,
@@ -261,7 +280,7 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
           h(
             "tr",
             { "data-bucket": new Date(c.start).toISOString(), "data-total": c.total },
-            h("th", { scope: "row" }, h("time", { datetime: new Date(c.start).toISOString() }, formatLocal(new Date(c.start)))),
+            h("th", { scope: "row" }, h("time", { datetime: new Date(c.start).toISOString() }, formatMinute(c.start, zone))),
             ...series.map((s) => h("td", { "data-key": s.key === OTHER ? "(other)" : s.key }, c.counts.get(s.key) ?? 0)),
             h("td", null, c.total),
           ),
@@ -270,30 +289,62 @@ export function createChart(root: HTMLElement, onZoom: (start: Date, end: Date) 
     );
   }
 
-  return {
-    render(next: ChartInput) {
-      input = next;
-      series = seriesFor(next);
-      columns = columnsFor(next, series);
-      const step = next.interval.ms;
-      const start = Math.floor(next.window.start.getTime() / step) * step;
-      const lastColumn = columns.at(-1)?.start ?? start;
-      const end = Math.max(start + step, Math.ceil(next.window.end.getTime() / step) * step, lastColumn + step);
-      domain = { start, end, slots: Math.round((end - start) / step) };
-      focusSlot = -1;
-      drag = undefined;
-      tooltip.hidden = true;
-      plot.setAttribute(
-        "aria-label",
-        `Events per ${next.interval.label} from ${formatUtc(next.window.start)} to ${formatUtc(next.window.end)}: ${formatCount(columns.reduce((s, c) => s + c.total, 0))} in total`,
-      );
-      legend.replaceChildren(
-        ...series.map((s) =>
-          h("li", null, h("span", { class: `swatch c${s.color}`, "aria-hidden": "true" }), h("span", { class: "legend-key" }, s.label), h("span", { class: "legend-count" }, formatCount(s.total))),
+  function render(next: ChartInput) {
+    // A copy: the buckets belong to a cached answer, and live events add to them.
+    input = { ...next, buckets: next.buckets.map((b) => ({ ...b })) };
+    series = seriesFor(input);
+    columns = columnsFor(input, series);
+    const step = next.interval.ms;
+    const start = Math.floor(next.window.start.getTime() / step) * step;
+    const lastColumn = columns.at(-1)?.start ?? start;
+    const end = Math.max(start + step, Math.ceil(next.window.end.getTime() / step) * step, lastColumn + step);
+    domain = { start, end, slots: Math.round((end - start) / step) };
+    focusSlot = -1;
+    drag = undefined;
+    tooltip.hidden = true;
+    const total = columns.reduce((s, c) => s + c.total, 0);
+    plot.setAttribute(
+      "aria-label",
+      `Events per ${next.interval.label} from ${formatMinute(next.window.start, next.zone)} to ${formatMinute(next.window.end, next.zone)} ${zoneLabel(next.zone)}: ${formatCount(total)} in total`,
+    );
+    legend.replaceChildren(
+      ...series.map((s) =>
+        h(
+          "li",
+          { title: isolated(s.label) },
+          h("span", { class: `swatch c${s.color}`, "aria-hidden": "true" }),
+          bdi(s.label, { class: "legend-key" }),
+          h("span", { class: "legend-count" }, formatCount(s.total)),
         ),
-      );
-      fillTable();
-      draw();
+      ),
+    );
+    fillTable();
+    draw();
+  }
+
+  return {
+    render,
+    /** Live events: one more each in its bucket, the window stretched to the newest. */
+    addEvents(events: StoredEvent[]) {
+      if (!input || events.length === 0) return;
+      const step = input.interval.ms;
+      let end = input.window.end.getTime();
+      for (const event of events) {
+        const ms = Date.parse(event.timestamp);
+        if (ms < input.window.start.getTime()) continue;
+        const bucket = new Date(Math.floor(ms / step) * step).toISOString();
+        const key = input.stack === "service" ? event.serviceName : event.eventType;
+        const known = input.buckets.find((b) => b.bucket === bucket && !b.other && b.key === key);
+        if (known) known.count += 1;
+        else input.buckets.push({ bucket, key, count: 1 });
+        end = Math.max(end, ms);
+      }
+      render({ ...input, window: { start: input.window.start, end: new Date(end) } });
+    },
+    get total() {
+      return columns.reduce((s, c) => s + c.total, 0);
     },
   };
 }
+
+export type Chart = ReturnType<typeof createChart>;

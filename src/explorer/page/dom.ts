@@ -32,3 +32,14 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   if (!el) throw new Error(`#${id} is missing from the page`);
   return el as T;
 }
+
+/**
+ * A string from the data (a service name, a message, a value), isolated from
+ * the text around it. Without this a U+202E (right-to-left override) in a
+ * service name reverses everything after it on the line, so "svc: 12" would
+ * read "21 :…". Every user string goes on the page through here.
+ */
+export const bdi = (text: string, props?: Props | null) => h("bdi", props, text);
+
+/** The same isolation for places that take plain text only (aria-label, title): FSI … PDI. */
+export const isolated = (text: string) => `\u2068${text}\u2069`;

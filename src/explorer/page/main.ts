@@ -1,99 +1,176 @@
 /// <reference lib="dom" />
 /**
- * The explorer page: wires the controls, the URL state, the API key (kept in
- * sessionStorage only) and the four views (chart, group-by, events, dialog).
+ * The explorer page: wires the URL state, the API key (kept in sessionStorage
+ * only) and the views (controls, chart, group-by panels, events, dialogs,
+ * live stream). Each view is its own module; this file decides what to load
+ * when the state changes, and what to show when loading fails.
  */
-import { query, QueryProblem, type EventsPage, type GroupCounts, type StoredEvent, type TimeBuckets } from "./api";
+import { query, QueryProblem, type EventsPage, type StoredEvent } from "./api";
+import { AnswerCache } from "./answer-cache";
+import { createBanner } from "./banner";
 import { createChart } from "./chart";
+import { copyText } from "./clipboard";
+import { createControls } from "./controls";
 import { byId, h } from "./dom";
-import { eventRow, openEventDialog } from "./events";
-import { renderFacet } from "./facets";
-import { formatCount, formatLocal, formatUtc, toLocalInput } from "./format";
-import { EVENT_TYPES, parseState, pickInterval, resolveWindow, toSearch, type EventType, type TimeWindow, type ViewState } from "./state";
+import { openEventDialog } from "./event-dialog";
+import { createEventsTable } from "./events-table";
+import { formatCount } from "./format";
+import { createLiveFeed } from "./live-feed";
+import { createResults } from "./results";
+import { installShortcuts, SHORTCUTS } from "./shortcuts";
+import { createTraceView } from "./trace-view";
+import {
+  isPreset,
+  MAX_CONDITIONS,
+  parseState,
+  resolveWindow,
+  toSearch,
+  withAbsoluteRange,
+  TENANT_FILTERS_CLEARED,
+  type TimeWindow,
+  type ViewState,
+} from "./state";
+import { loadView } from "./view-data";
 
 const KEY_STORAGE = "telemetry-vault.explorer.apiKey";
-const PAGE_SIZE = 50;
+/** A preset's window ("the last 24 h") is kept while filters change, so panels agree; after this long it moves to now. */
+const WINDOW_REUSE_MS = 60_000;
 
 const el = {
   keyForm: byId<HTMLFormElement>("key-form"),
   keyInput: byId<HTMLInputElement>("api-key"),
   forget: byId<HTMLButtonElement>("forget-key"),
-  banner: byId("banner"),
   welcome: byId("welcome"),
   explorer: byId("explorer"),
-  controls: byId<HTMLFormElement>("controls"),
-  customRange: byId("custom-range"),
-  from: byId<HTMLInputElement>("from"),
-  to: byId<HTMLInputElement>("to"),
-  type: byId<HTMLSelectElement>("type-filter"),
-  service: byId<HTMLInputElement>("service-filter"),
-  serviceOptions: byId<HTMLDataListElement>("service-options"),
-  stack: byId<HTMLSelectElement>("stack"),
-  refresh: byId<HTMLButtonElement>("refresh"),
   results: byId("results"),
-  chartSub: byId("chart-sub"),
-  chartEmpty: byId("chart-empty"),
   zoomOut: byId<HTMLButtonElement>("zoom-out"),
-  eventsBody: byId<HTMLTableSectionElement>("events-body"),
-  eventsCount: byId("events-count"),
-  eventsEmpty: byId("events-empty"),
-  eventsTable: byId("events-table"),
-  sentinel: byId("events-sentinel"),
-  loadMore: byId<HTMLButtonElement>("load-more"),
-  loadState: byId("events-load-state"),
-  facetService: byId("facet-service"),
-  facetType: byId("facet-type"),
-  live: byId("live"),
-  dialog: byId<HTMLDialogElement>("event-dialog"),
+  refresh: byId<HTMLButtonElement>("refresh"),
+  share: byId<HTMLButtonElement>("share"),
+  shareBox: byId("share-box"),
+  shareUrl: byId<HTMLInputElement>("share-url"),
+  shareStatus: byId("share-status"),
+  liveToggle: byId<HTMLButtonElement>("live-toggle"),
+  announcer: byId("live"),
+  eventDialog: byId<HTMLDialogElement>("event-dialog"),
+  shortcutsDialog: byId<HTMLDialogElement>("shortcuts-dialog"),
 };
 
 let state: ViewState = parseState(location.search);
 let apiKey = sessionStorage.getItem(KEY_STORAGE) ?? "";
-let currentWindow: TimeWindow = resolveWindow(state);
+/** Set by Forget: the next key is another tenant's, and this one's filters mean nothing there. */
+let keyForgotten = false;
+let viewWindow: TimeWindow = resolveWindow(state);
+let windowResolvedAt = Date.now();
 let generation = 0;
-let controller: AbortController | undefined;
-let retryTimer: ReturnType<typeof setInterval> | undefined;
-const list = { cursor: null as string | null, loading: false, events: [] as StoredEvent[], total: 0 };
+const cache = new AnswerCache();
+
+const ask = <T>(body: Record<string, unknown>) => {
+  const key = apiKey;
+  return cache.get(body, () => query<T>(key, body));
+};
+
+const banner = createBanner({
+  zone: () => state.zone,
+  unauthorized() {
+    sessionStorage.removeItem(KEY_STORAGE);
+    apiKey = "";
+    live.stop();
+    traces.close();
+    showWelcome();
+    el.keyInput.focus();
+    el.keyInput.select();
+  },
+});
+
+const controls = createControls({ change: (patch) => setState(patch), window: () => viewWindow });
 
 const chart = createChart(byId("chart"), (start, end) => {
   setState({ range: "custom", from: start.toISOString(), to: end.toISOString() });
   byId("chart").querySelector<HTMLElement>(".chart-plot")?.focus();
 });
 
+const table = createEventsTable({
+  onOpen: (event) => openEvent(event),
+  loadPage: (cursor, signal) => query<EventsPage>(apiKey, { cursor }, signal),
+  onLoadProblem(error, retry) {
+    if (error instanceof QueryProblem && ["unauthorized", "rate_limited", "unreachable", "unavailable"].includes(error.kind)) {
+      banner.problem(error, retry);
+      return true;
+    }
+    return false;
+  },
+});
+
+const results = createResults({
+  chart,
+  table,
+  controls,
+  pickService: (service) => setState({ service }),
+  pickType: (eventType) => setState({ eventType }),
+  pickLevel(field, value) {
+    const others = state.where.filter((c) => c.field !== field);
+    setState({ where: value === undefined ? others : [...others, { field, op: "eq", value }] });
+  },
+});
+
+const live = createLiveFeed({
+  key: () => apiKey,
+  table,
+  chart,
+  reading: () => document.querySelector("dialog[open]") !== null,
+  onFailure(error) {
+    setState({ live: false }, { history: "replace" });
+    if (error.kind === "not_found") banner.show("failed", "Live is not available", "This server does not stream new events (no GET /tail).");
+    else banner.problem(error, () => setState({ live: true }));
+  },
+  announce,
+});
+
 // ---- state and URL ----
 
-function setState(patch: Partial<ViewState>, options: { push?: boolean } = {}) {
+/**
+ * What decides which events the view holds. The zone, an open trace or a
+ * marked row only change how it looks; Live only adds to what is shown.
+ */
+const dataKey = (s: ViewState) => toSearch({ ...s, zone: "local", trace: undefined, event: undefined, live: false });
+
+function windowFor(next: ViewState, previous: ViewState, reload: boolean): TimeWindow {
+  const sameRange = next.range === previous.range && next.from === previous.from && next.to === previous.to;
+  const recent = Date.now() - windowResolvedAt < WINDOW_REUSE_MS;
+  if (!reload && sameRange && (next.range === "custom" || (recent && !next.live))) return viewWindow;
+  windowResolvedAt = Date.now();
+  return resolveWindow(next);
+}
+
+function setState(patch: Partial<ViewState>, options: { history?: "push" | "replace" | "none"; reload?: boolean } = {}) {
   const next: ViewState = { ...state, ...patch };
   if (next.range !== "custom") {
     delete next.from;
     delete next.to;
-  }
-  if (!next.service) delete next.service;
-  if (!next.eventType) delete next.eventType;
-  const changed = toSearch(next) !== toSearch(state) || next.range !== "custom";
+  } else next.live = false; // Live follows "now": zooming into a fixed range ends it
+  for (const field of ["service", "eventType", "q", "trace", "event"] as const) if (!next[field]) delete next[field];
+  // A marked row belongs to the view that marked it.
+  if (!Object.hasOwn(patch, "event") && dataKey(next) !== dataKey(state)) delete next.event;
+  apply(next, options.history ?? "push", options.reload ?? false);
+}
+
+function apply(next: ViewState, history: "push" | "replace" | "none", reload: boolean) {
+  const previous = state;
   state = next;
   const search = toSearch(state);
-  if (search !== location.search) history[options.push === false ? "replaceState" : "pushState"](null, "", search);
-  syncControls();
-  if (changed) void refresh();
+  if (history !== "none" && search !== location.search) window.history[history === "push" ? "pushState" : "replaceState"](null, "", search);
+  // Going live starts from a fresh view up to now; stopping keeps what is on screen.
+  const wentLive = state.live && !previous.live;
+  const dataChanged = reload || wentLive || dataKey(previous) !== dataKey(state);
+  if (dataChanged) viewWindow = windowFor(state, previous, reload || wentLive);
+  controls.show(state, viewWindow);
+  if (dataChanged) void refresh({ reload });
+  else if (previous.zone !== state.zone) results.showZone(state.zone);
+  if (!state.live) live.stop();
+  syncTrace();
 }
 
-window.addEventListener("popstate", () => {
-  state = parseState(location.search);
-  syncControls();
-  void refresh();
-});
-
-function syncControls() {
-  for (const radio of el.controls.querySelectorAll<HTMLInputElement>('input[name="range"]')) radio.checked = radio.value === state.range;
-  el.customRange.hidden = state.range !== "custom";
-  const window = resolveWindow(state);
-  el.from.value = toLocalInput(window.start);
-  el.to.value = toLocalInput(window.end);
-  el.type.value = state.eventType ?? "";
-  el.service.value = state.service ?? "";
-  el.stack.value = state.stack;
-}
+window.addEventListener("popstate", () => apply(parseState(location.search), "none", false));
 
 // ---- loading ----
 
@@ -102,269 +179,182 @@ function setBusy(busy: boolean) {
   document.body.classList.toggle("loading", busy);
 }
 
-async function refresh() {
-  clearRetry();
+async function refresh({ reload = false } = {}) {
   if (!apiKey) return showWelcome();
   el.welcome.hidden = true;
   el.explorer.hidden = false;
-  controller?.abort();
-  controller = new AbortController();
-  const { signal } = controller;
+  if (reload) cache.clear();
   const gen = ++generation;
-  const window = (currentWindow = resolveWindow(state));
-  const interval = pickInterval(window);
-  const range = { startTime: window.start.toISOString(), endTime: window.end.toISOString() };
-  const filters = { eventType: state.eventType, serviceName: state.service };
+  const view = state;
+  table.stopLoading();
   setBusy(true);
   try {
-    const [series, byService, byType, page] = await Promise.all([
-      query<TimeBuckets>(apiKey, { ...range, ...filters, interval: interval.name, groupBy: state.stack }, signal),
-      // Each facet ignores its own filter, so another key is always one press away.
-      query<GroupCounts>(apiKey, { ...range, eventType: state.eventType, groupBy: "service" }, signal),
-      query<GroupCounts>(apiKey, { ...range, serviceName: state.service, groupBy: "eventType" }, signal),
-      query<EventsPage>(apiKey, { ...range, ...filters, limit: PAGE_SIZE }, signal),
-    ]);
+    const data = await loadView(ask, view, viewWindow);
     if (gen !== generation) return;
-    hideBanner();
-    el.chartSub.textContent = `${formatCount(series.total)} events · per ${interval.label} · ${formatLocal(window.start)} – ${formatLocal(window.end)}`;
-    el.chartSub.title = `${formatUtc(window.start)} – ${formatUtc(window.end)}`;
-    el.chartEmpty.hidden = series.total > 0;
-    chart.render({ window, interval, stack: state.stack, buckets: series.data });
-    const services = byService.data.map((row) => ({ key: String(row.key), count: row.count }));
-    const types = byType.data.map((row) => ({ key: String(row.key), count: row.count }));
-    renderFacet(el.facetService, "Service", { rows: services, active: state.service }, (key) => setState({ service: key }));
-    renderFacet(el.facetType, "Type", { rows: types, active: state.eventType }, (key) => setState({ eventType: key as EventType | undefined }));
-    el.serviceOptions.replaceChildren(...services.map((row) => h("option", { value: row.key }, `${formatCount(row.count)} events`)));
-    list.events = [];
-    list.total = page.pagination.total ?? 0;
-    el.eventsBody.replaceChildren();
-    appendPage(page);
-    announce(series.total === 0 ? "No events in this range" : `${formatCount(page.pagination.total ?? 0)} events; showing the newest ${formatCount(list.events.length)}`);
+    banner.hide();
+    results.show(data, view);
+    announce(data.series.total === 0 ? "No events in this range" : `${formatCount(data.series.total)} events; showing the newest ${formatCount(table.events.length)}`);
+    if (view.live) live.start({ serviceName: view.service, eventType: view.eventType, q: view.q, where: view.where.length ? view.where : undefined });
   } catch (error) {
-    if (gen !== generation || signal.aborted) return;
-    showProblem(error);
+    if (gen !== generation) return;
+    // Nothing from the previous view may stand under the new controls.
+    results.showFailed(viewWindow, view);
+    banner.problem(error, () => void refresh());
+    announce("The view could not be loaded");
   } finally {
     if (gen === generation) setBusy(false);
   }
 }
 
-function appendPage(page: EventsPage) {
-  list.events.push(...page.data);
-  list.cursor = page.nextCursor;
-  el.eventsBody.append(...page.data.map(eventRow));
-  el.eventsEmpty.hidden = list.events.length > 0;
-  el.eventsTable.hidden = list.events.length === 0;
-  el.eventsCount.textContent = list.total ? `${formatCount(list.events.length)} of ${formatCount(list.total)}, newest first` : "";
-  el.loadMore.hidden = !list.cursor;
-  el.loadMore.textContent = "Load more";
-  el.loadState.textContent = "";
-  requestAnimationFrame(loadMoreIfVisible);
+function announce(text: string) {
+  el.announcer.textContent = text;
 }
 
-async function loadMore() {
-  if (!list.cursor || list.loading || !apiKey) return;
-  list.loading = true;
-  const gen = generation;
-  el.loadState.textContent = "Loading more…";
-  el.results.setAttribute("aria-busy", "true");
-  try {
-    const page = await query<EventsPage>(apiKey, { cursor: list.cursor }, controller?.signal);
-    if (gen !== generation) return;
-    appendPage(page);
-    announce(`Showing ${formatCount(list.events.length)} of ${formatCount(list.total)} events`);
-  } catch (error) {
-    if (gen !== generation || controller?.signal.aborted) return;
-    if (error instanceof QueryProblem && (error.kind === "unauthorized" || error.kind === "rate_limited")) showProblem(error, loadMore);
-    else {
-      el.loadState.textContent = `Could not load more: ${error instanceof Error ? error.message : String(error)}`;
-      el.loadMore.textContent = "Try again";
-    }
-  } finally {
-    list.loading = false;
-    if (gen === generation) el.results.setAttribute("aria-busy", "false");
-  }
-}
+// ---- the event dialog, traces and surrounding events ----
 
-function loadMoreIfVisible() {
-  if (list.cursor && !list.loading && el.sentinel.getBoundingClientRect().top < window.innerHeight + 300) void loadMore();
-}
-
-new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && loadMore(), { rootMargin: "0px 0px 300px 0px" }).observe(el.sentinel);
-
-// ---- problems ----
-
-function showBanner(kind: string, title: string, message: string, action?: { label: string; run: () => void }) {
-  el.banner.dataset.kind = kind;
-  el.banner.replaceChildren(
-    h("div", { class: "banner-text" }, h("strong", { class: "banner-title" }, title), h("span", { id: "banner-message" }, message)),
-    action ? h("button", { type: "button", class: "banner-action", onclick: action.run }, action.label) : "",
-  );
-  el.banner.hidden = false;
-}
-
-function hideBanner() {
-  el.banner.hidden = true;
-  el.banner.replaceChildren();
-  delete el.banner.dataset.kind;
-}
-
-function clearRetry() {
-  if (retryTimer) clearInterval(retryTimer);
-  retryTimer = undefined;
-}
-
-function showProblem(error: unknown, retry: () => void = () => void refresh()) {
-  if (!(error instanceof QueryProblem)) {
-    showBanner("failed", "Something went wrong", error instanceof Error ? error.message : String(error), { label: "Retry", run: retry });
-    return;
-  }
-  switch (error.kind) {
-    case "unauthorized":
-      sessionStorage.removeItem(KEY_STORAGE);
-      apiKey = "";
-      showWelcome();
-      showBanner("unauthorized", "Key not accepted", "The server did not accept this API key (401). Check it and connect again.");
-      el.keyInput.focus();
-      el.keyInput.select();
-      return;
-    case "rate_limited": {
-      const seconds = error.retryAfterSeconds ?? 5;
-      const at = new Date(Date.now() + seconds * 1000);
-      const tick = () => {
-        const left = Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000));
-        const text = `Too many requests for this key. Retry in ${left} s (at ${at.toLocaleTimeString()}).`;
-        if (el.banner.dataset.kind === "rate_limited") {
-          const message = document.getElementById("banner-message");
-          if (message) message.textContent = text;
-        } else showBanner("rate_limited", "Rate limited", text, { label: "Retry now", run: retry });
-        if (left === 0) {
-          clearRetry();
-          retry();
-        }
-      };
-      clearRetry();
-      hideBanner();
-      tick();
-      retryTimer = setInterval(tick, 1000);
-      return;
-    }
-    case "unreachable":
-      showBanner("unreachable", "Server unreachable", "The Telemetry Vault server could not be reached. Check that it is running and that you are online.", {
-        label: "Retry",
-        run: retry,
+function openEvent(event: StoredEvent) {
+  openEventDialog(event, state.zone, {
+    filter(field, value) {
+      const where = state.where.filter((c) => !(c.field === field && c.op === "eq"));
+      setState({ where: [...where, { field, op: "eq" as const, value }].slice(-MAX_CONDITIONS) });
+    },
+    openTrace: (traceId) => setState({ trace: traceId }),
+    surrounding(around) {
+      const at = Date.parse(around.timestamp);
+      setState({
+        range: "custom",
+        from: new Date(at - 60_000).toISOString(),
+        to: new Date(at + 60_000).toISOString(),
+        service: around.serviceName,
+        eventType: undefined,
+        q: undefined,
+        where: [],
+        live: false,
+        event: around.eventId,
       });
-      return;
-    case "unavailable":
-      showBanner(
-        "unavailable",
-        "Service unavailable",
-        `${error.message}${error.retryAfterSeconds ? ` Retry in ${error.retryAfterSeconds} s.` : ""}`,
-        { label: "Retry", run: retry },
-      );
-      return;
-    case "invalid":
-      showBanner("invalid", "Query rejected", error.message);
-      return;
-    default:
-      showBanner("failed", `Request failed${error.status ? ` (${error.status})` : ""}`, error.message, { label: "Retry", run: retry });
-  }
+    },
+  });
 }
+el.eventDialog.addEventListener("close", () => live.resume());
+byId("close-dialog").addEventListener("click", () => el.eventDialog.close());
+el.eventDialog.addEventListener("click", (e) => e.target === el.eventDialog && el.eventDialog.close()); // the backdrop
+
+const traces = createTraceView({
+  key: () => apiKey,
+  zone: () => state.zone,
+  openEvent: (event) => openEvent(event),
+  closed: () => setState({ trace: undefined }),
+  problem: (error, retry) => banner.problem(error, retry),
+});
+
+function syncTrace() {
+  if (!apiKey || !state.trace) traces.close();
+  else traces.open(state.trace);
+}
+
+// ---- the key ----
 
 function showWelcome() {
-  controller?.abort();
   generation++;
   setBusy(false);
   el.welcome.hidden = false;
   el.explorer.hidden = true;
+  syncKeyButtons();
+}
+
+/** Forget shows whenever a key is kept, a reload included. */
+function syncKeyButtons() {
   el.forget.hidden = !apiKey;
 }
-
-function announce(text: string) {
-  el.live.textContent = text;
-}
-
-// ---- controls ----
 
 el.keyForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const value = el.keyInput.value.trim();
   if (!value) return el.keyInput.focus();
+  // Another tenant's key: its services, values and traces are not this one's.
+  const otherTenant = value !== apiKey && (apiKey !== "" || keyForgotten);
   apiKey = value;
+  keyForgotten = false;
   sessionStorage.setItem(KEY_STORAGE, value);
-  el.forget.hidden = false;
-  hideBanner();
-  void refresh();
+  cache.clear();
+  syncKeyButtons();
+  banner.hide();
+  live.stop();
+  setState(otherTenant ? TENANT_FILTERS_CLEARED : {}, { reload: true });
 });
 
 el.forget.addEventListener("click", () => {
   sessionStorage.removeItem(KEY_STORAGE);
   apiKey = "";
+  keyForgotten = true;
+  cache.clear();
   el.keyInput.value = "";
-  hideBanner();
+  live.stop();
+  banner.hide();
+  traces.close();
   showWelcome();
   el.keyInput.focus();
 });
 
-el.controls.addEventListener("change", (e) => {
-  const target = e.target as HTMLInputElement | HTMLSelectElement;
-  if (target.name === "range") {
-    if (target.value === "custom") {
-      el.customRange.hidden = false;
-      el.from.value = toLocalInput(currentWindow.start);
-      el.to.value = toLocalInput(currentWindow.end);
-    } else setState({ range: target.value as ViewState["range"] });
-  } else if (target === el.type) setState({ eventType: (el.type.value || undefined) as EventType | undefined });
-  else if (target === el.service) setState({ service: el.service.value.trim() || undefined });
-});
-el.stack.addEventListener("change", () => setState({ stack: el.stack.value === "service" ? "service" : "eventType" }));
-el.service.addEventListener("search", () => setState({ service: el.service.value.trim() || undefined }));
+// ---- the other controls ----
 
-el.controls.addEventListener("submit", (e) => {
-  e.preventDefault();
-  const patch: Partial<ViewState> = { service: el.service.value.trim() || undefined };
-  if (!el.customRange.hidden) {
-    const from = new Date(el.from.value);
-    const to = new Date(el.to.value);
-    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) {
-      el.to.setCustomValidity("The end must be after the start");
-      el.to.reportValidity();
-      return;
-    }
-    el.to.setCustomValidity("");
-    Object.assign(patch, { range: "custom", from: from.toISOString(), to: to.toISOString() });
-  }
-  setState(patch);
-});
-el.to.addEventListener("input", () => el.to.setCustomValidity(""));
-
-el.refresh.addEventListener("click", () => void refresh());
-el.loadMore.addEventListener("click", () => void loadMore());
+el.refresh.addEventListener("click", () => setState({}, { reload: true }));
 
 el.zoomOut.addEventListener("click", () => {
-  const span = currentWindow.end.getTime() - currentWindow.start.getTime();
+  const span = viewWindow.end.getTime() - viewWindow.start.getTime();
   const now = Date.now();
-  let end = currentWindow.end.getTime() + span / 2;
-  if (end > now) end = now;
-  const start = end - span * 2;
-  setState({ range: "custom", from: new Date(start).toISOString(), to: new Date(end).toISOString() });
+  const end = Math.min(now, viewWindow.end.getTime() + span / 2);
+  setState({ range: "custom", from: new Date(end - span * 2).toISOString(), to: new Date(end).toISOString() });
 });
 
-el.eventsBody.addEventListener("click", (e) => {
-  const row = (e.target as HTMLElement).closest<HTMLTableRowElement>("tr[data-event-id]");
-  if (!row || (e.target as HTMLElement).closest("a")) return;
-  const event = list.events.find((ev) => ev.eventId === row.dataset.eventId);
-  if (!event) return;
-  openEventDialog(event);
+el.share.addEventListener("click", async () => {
+  const url = new URL(toSearch(withAbsoluteRange(state, viewWindow)), location.href).href;
+  el.shareBox.hidden = false;
+  el.shareUrl.value = url;
+  el.shareUrl.select();
+  el.shareStatus.textContent = (await copyText(url)) ? "Link copied" : "Copy the link above";
 });
-byId("close-dialog").addEventListener("click", () => el.dialog.close());
-el.dialog.addEventListener("click", (e) => {
-  if (e.target === el.dialog) el.dialog.close(); // a click on the backdrop
+
+el.liveToggle.addEventListener("click", () => toggleLive());
+
+function toggleLive() {
+  if (state.live) return setState({ live: false });
+  // Live follows "now": a custom range gives way to the last hour.
+  setState({ live: true, ...(isPreset(state.range) ? {} : { range: "1h" as const }) });
+}
+
+// ---- keyboard ----
+
+byId("shortcut-list").replaceChildren(...SHORTCUTS.flatMap((s) => [h("dt", null, h("kbd", null, s.keys)), h("dd", null, s.does)]));
+const showShortcuts = () => el.shortcutsDialog.showModal();
+byId("show-shortcuts").addEventListener("click", showShortcuts);
+byId("close-shortcuts").addEventListener("click", () => el.shortcutsDialog.close());
+
+installShortcuts({
+  search: () => {
+    if (el.explorer.hidden) return;
+    controls.search.focus();
+    controls.search.select();
+  },
+  next: () => table.move(1),
+  previous: () => table.move(-1),
+  open() {
+    const event = table.focusedEvent();
+    if (event) openEvent(event);
+    return event !== undefined;
+  },
+  close() {
+    el.shareBox.hidden = true;
+  },
+  live: () => apiKey && toggleLive(),
+  help: showShortcuts,
 });
 
 // ---- start ----
 
-for (const type of EVENT_TYPES) el.type.append(h("option", { value: type }, type));
 history.replaceState(null, "", toSearch(state));
 el.keyInput.value = apiKey;
-syncControls();
+syncKeyButtons();
+controls.show(state, viewWindow);
 void refresh();
+syncTrace();
