@@ -393,7 +393,11 @@ async function querySection() {
     if (args.explain) {
       explains = await explainShapes(admin, querySchema, meta.anchorMs, q.deepPage, RARE_SERVICE);
     }
-    if (!args.keep) await dropADay(querySchema, meta.anchorMs);
+    if (!args.keep || args.dropADay) {
+      await dropADay(querySchema, meta.anchorMs);
+      // The data set lost a day: a later --keep run fills it again.
+      await admin.unsafe(`COMMENT ON SCHEMA ${querySchema} IS NULL`);
+    }
   } finally {
     rss.stop();
     rssOverall = Math.max(rssOverall, rss.max);

@@ -21,6 +21,8 @@ export interface BenchArgs {
   /** Time budget per baseline shape, seconds (sampling stops at --samples or when spent, with at least 5 samples). */
   baselineSeconds: number;
   vacuum: boolean;
+  /** Time dropping the oldest day of the query data set (its partitions) against deleting a day's rows. */
+  dropADay: boolean;
   /** A git revision whose service runs the A/B ingest phases beside this one; "" skips them. */
   before: string;
   /** Alternating rounds of the A/B ingest phases. */
@@ -55,6 +57,8 @@ const HELP = `bun run bench [flags]
   --before REF        the git revision the A/B ingest phases compare with (default ${DEFAULT_BEFORE}: the first
                       contract, before search, partitions and usage); --before none skips them
   --ab-rounds N       alternating rounds of the A/B phases (default 2)
+  --drop-a-day        time dropping the data set's oldest day even with --keep (the next --keep run refills);
+                      without --keep it always runs
   --no-redis          start the server without REDIS_URL (in-process rate limiter), to see what Redis costs
 Environment: BENCH_DATABASE_URL | TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
              BENCH_REDIS_URL | TEST_REDIS_URL (default redis://127.0.0.1:6379)`;
@@ -88,6 +92,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     baselineSeconds: smoke ? 5 : 20,
     vacuum: true,
     before: DEFAULT_BEFORE,
+    dropADay: false,
     abRounds: smoke ? 1 : 2,
     databaseUrl: process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
     redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
@@ -126,6 +131,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case "--baseline-seconds": args.baselineSeconds = parseCount(name, value()); break;
       case "--no-vacuum": args.vacuum = false; break;
       case "--before": { const v = value() ?? ""; args.before = v === "none" ? "" : v; break; }
+      case "--drop-a-day": args.dropADay = true; break;
       case "--ab-rounds": args.abRounds = Math.round(parseCount(name, value())); break;
       case "--no-redis": args.redisUrl = ""; break;
       case "-h": case "--help": console.log(HELP); process.exit(0);

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { storableText } from "../events/event-schema";
+import { splitFieldPath } from "../events/field-path";
 import { MAX_FIELD_GROUPS } from "../events/limits";
 
 /**
@@ -30,11 +31,20 @@ export const QSchema = z
 
 export const FieldPathSchema = storableText(1024)
   .superRefine((path, ctx) => {
-    const segments = path.split(".");
+    const segments = splitFieldPath(path);
+    if (!segments) {
+      ctx.addIssue({ code: "custom", message: "a backslash escapes only a dot or a backslash (\\. or \\\\)" });
+      return;
+    }
     if (segments.length > MAX_PATH_SEGMENTS) ctx.addIssue({ code: "custom", message: `at most ${MAX_PATH_SEGMENTS} segments` });
     if (segments.some((s) => s === "")) ctx.addIssue({ code: "custom", message: "empty segment: a path is keys joined by dots" });
   })
-  .openapi({ description: "A dot path into the payload, e.g. http.status; arrays on the way match if any element does", example: "http.status" });
+  .openapi({
+    description:
+      "A dot path into the payload, e.g. http.status; a dot inside a key is written \\. (attributes.http\\.route). " +
+      "Arrays on the way match if any element does",
+    example: "http.status",
+  });
 
 const text = storableText(MAX_VALUE_LENGTH, 0);
 export const JsonScalarSchema = z.union([text, z.number(), z.boolean(), z.null()]).openapi("JsonScalar");

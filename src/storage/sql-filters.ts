@@ -2,6 +2,7 @@ import type { Fragment } from "postgres";
 import type { Range } from "./count-plan";
 import type { EventFilter, FieldCondition, JsonScalar } from "./event-store";
 import type { Db } from "./write-sql";
+import { splitFieldPath } from "../events/field-path";
 
 /**
  * The WHERE conditions of reads. `rowFilter` applies to event rows (the
@@ -83,7 +84,8 @@ function conditionSql(tx: Db, condition: FieldCondition): Fragment {
 
 /** `$."http"."status"`: each key a quoted jsonpath string, so no key is read as syntax. */
 export function jsonPath(field: string): string {
-  return `$${field.split(".").map((key) => `.${JSON.stringify(key)}`).join("")}`;
+  // Paths are validated before they get here (query/search.schemas.ts).
+  return `$${splitFieldPath(field)!.map((key) => `.${JSON.stringify(key)}`).join("")}`;
 }
 
 function literal(value: JsonScalar): string {

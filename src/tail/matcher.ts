@@ -1,4 +1,5 @@
 import type { StoredEvent } from "../events/event-types";
+import { splitFieldPath } from "../events/field-path";
 import { collectStrings, searchText } from "../events/search";
 import type { EventFilter, FieldCondition, JsonScalar } from "../storage/event-store";
 
@@ -31,7 +32,7 @@ type Json = JsonScalar | Json[] | { [key: string]: Json };
 /** The values a dot path reaches, arrays on the way looked into one level. */
 function reached(payload: unknown, field: string): Json[] {
   let items = [payload as Json];
-  for (const key of field.split(".")) {
+  for (const key of splitFieldPath(field) ?? []) {
     const next: Json[] = [];
     for (const item of items) {
       for (const candidate of Array.isArray(item) ? item : [item]) {

@@ -102,6 +102,23 @@ describeOnStores("search", (suite) => {
       expect(await where({ field: "a\"b$.@*", op: "exists" })).toEqual([]);
     });
 
+    test("a dot inside a key is written \\. (OpenTelemetry attribute names), in conditions and in groupBy", async () => {
+      const { app, a } = suite.fresh();
+      await ingest(app, a.key, withPayloads([
+        { attributes: { "http.route": "/api/cart", http: { route: "/nested" } } },
+        { attributes: { "http.route": "/api/pay" } },
+        { attributes: { "a\\b": 1 } },
+      ]));
+      expect(await ids(app, a.key, { where: [{ field: "attributes.http\\.route", op: "eq", value: "/api/cart" }] })).toEqual(["p-0"]);
+      expect(await ids(app, a.key, { where: [{ field: "attributes.http.route", op: "exists" }] })).toEqual(["p-0"]);
+      expect(await ids(app, a.key, { where: [{ field: "attributes.a\\\\b", op: "eq", value: 1 }] })).toEqual(["p-2"]);
+      const groups = (await (await postJson(app, "/query", { ...wideWindow(), groupBy: "field:attributes.http\\.route" }, a.key)).json()) as any;
+      expect(groups.data).toEqual([{ key: null, count: 1 }, { key: "/api/cart", count: 1 }, { key: "/api/pay", count: 1 }]);
+      const bad = await postJson(app, "/query", { ...wideWindow(), where: [{ field: "a\\b", op: "exists" }] }, a.key);
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as any).error.details[0]).toMatchObject({ path: "where.0.field", message: expect.stringContaining("backslash") });
+    });
+
     test("level conditions stay exact when levels that are arrays or objects share the window", async () => {
       const { app, a } = suite.fresh();
       // Counted under no level value, yet ["error", "warn"] matches level = "error".
