@@ -102,6 +102,12 @@ export const ConfigSchema = z.object({
     .enum(["true", "false", "1", "0", "yes", "no", ""])
     .optional()
     .transform((v) => (v === undefined || v === "" ? undefined : ["true", "1", "yes"].includes(v))),
+  /**
+   * Free text matching fewer events than this in a window is read by their
+   * keys through the trigram indexes; more, and by walking the window newest
+   * first (storage/search-keys.ts).
+   */
+  DB_SEARCH_SELECTIVE_KEYS: int(5000, 1, 1_000_000),
   /** How long a migration statement waits for a lock before it gives up and is retried (DDL must not stall traffic). */
   MIGRATION_LOCK_TIMEOUT_MS: int(5000, 10),
   /** How long migrations keep retrying (locks held, database unreachable for `bun run migrate`) before they fail. */

@@ -3,6 +3,8 @@ import { BUCKET_MINUTES, type BucketInterval } from "../events/event-types";
 import type { EventFilter, EventPage, GroupBy, GroupCount, GroupKey, PageRequest, TimeBucket } from "./event-store";
 import { SEEK_MIN_OFFSET } from "./offset-seek";
 import { pageOfEvents } from "./page-query";
+import type { TransactionSql } from "postgres";
+import { countTerms, narrowByTerms as narrowed } from "./search-keys";
 import type { TenantScope } from "./tenant-scope";
 import { eventsByKeys, eventsOfTrace } from "./trace-query";
 import type { StoredEvent } from "../events/event-types";
@@ -18,12 +20,13 @@ export interface EventReader {
 }
 
 /** Reads: each in one transaction of the filter's tenant (tenant-scope.ts). */
-export function createEventReader(scope: TenantScope): EventReader {
+export function createEventReader(scope: TenantScope, options: { selectiveKeys: number }): EventReader {
+  const narrowByTerms = (tx: TransactionSql, filter: EventFilter) => narrowed(tx, filter, options.selectiveKeys);
   return {
     async findEvents(filter, page) {
       const offset = page.after ? 0 : (page.page - 1) * page.limit;
       if (offset < SEEK_MIN_OFFSET) {
-        return scope.run(filter.tenantId, (tx) => pageOfEvents(tx, filter, page.limit, offset, page.after));
+        return scope.run(filter.tenantId, async (tx) => pageOfEvents(tx, await narrowByTerms(tx, filter), page.limit, offset, page.after));
       }
       // Deep pages: the counts say which minute holds the offset, when the
       // count tables serve the filter. Counts and rows must come from one
@@ -31,23 +34,29 @@ export function createEventReader(scope: TenantScope): EventReader {
       return scope.run(
         filter.tenantId,
         async (tx) => {
-          const countable = await countTablesServe(tx, filter);
-          if (!countable) return pageOfEvents(tx, filter, page.limit, offset);
-          const point = await seekOffset(tx, filter, offset, countable.levels);
+          const narrowed = await narrowByTerms(tx, filter);
+          const countable = await countTablesServe(tx, narrowed);
+          if (!countable) return pageOfEvents(tx, narrowed, page.limit, offset);
+          const point = await seekOffset(tx, narrowed, offset, countable.levels);
           if (!point) return { events: [], more: false, truncated: false };
-          return pageOfEvents(tx, { ...filter, endTime: new Date(point.slot.to - 1) }, page.limit, point.skip);
+          return pageOfEvents(tx, { ...narrowed, endTime: new Date(point.slot.to - 1) }, page.limit, point.skip);
         },
         { mode: "isolation level repeatable read" },
       );
     },
 
     async countEvents(filter) {
-      const rows = await scope.run(filter.tenantId, (tx) => countRows(tx, filter));
-      return rows.reduce((sum, row) => sum + Number(row.count), 0);
+      return scope.run(filter.tenantId, async (tx) => {
+        const narrowed = await narrowByTerms(tx, filter);
+        // Common words: counted by the search function, which may use the trigram indexes.
+        if (narrowed.terms?.length && !narrowed.where?.length) return countTerms(tx, narrowed);
+        const rows = await countRows(tx, narrowed);
+        return rows.reduce((sum, row) => sum + Number(row.count), 0);
+      });
     },
 
     async groupCounts(filter, by) {
-      const rows = await scope.run(filter.tenantId, (tx) => countRows(tx, filter, by));
+      const rows = await scope.run(filter.tenantId, async (tx) => countRows(tx, await narrowByTerms(tx, filter), by));
       return rows
         .filter((r) => Number(r.count) > 0)
         .map((r) => ({ key: keyOf(r), ...(r.other ? { other: true as const } : {}), count: Number(r.count) }))
@@ -55,7 +64,7 @@ export function createEventReader(scope: TenantScope): EventReader {
     },
 
     async timeBuckets(filter, interval, by) {
-      const rows = await scope.run(filter.tenantId, (tx) => countRows(tx, filter, by, BUCKET_MINUTES[interval]));
+      const rows = await scope.run(filter.tenantId, async (tx) => countRows(tx, await narrowByTerms(tx, filter), by, BUCKET_MINUTES[interval]));
       return rows
         .filter((r) => Number(r.count) > 0)
         .map((r) => ({

@@ -4,6 +4,7 @@
  * embedded PGlite store alike (both are reached through the same client).
  */
 import type { BucketInterval, EventType, NewEvent, StoredEvent } from "../events/event-types";
+import type { EventKeys } from "./search-keys";
 
 export interface IngestResult {
   ingested: number;
@@ -38,6 +39,8 @@ export interface EventFilter {
   terms?: string[];
   /** Conditions on payload fields, all of which must hold. */
   where?: FieldCondition[];
+  /** Only these events (the storage's own narrowing of free text: search-keys.ts). */
+  keys?: EventKeys;
 }
 
 export type GroupBy = "service" | "eventType" | { field: string };

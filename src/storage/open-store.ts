@@ -98,6 +98,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
         writeConcurrency: config.DB_WRITE_CONCURRENCY,
         acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
         appRole,
+        selectiveKeys: config.DB_SEARCH_SELECTIVE_KEYS,
       });
     })();
     const { hostname, port, pathname } = new URL(url);
@@ -117,6 +118,7 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
     writeConcurrency: 1,
     acquireTimeoutMs: Math.max(config.DB_ACQUIRE_TIMEOUT_MS, 5000),
     appRole: await inspectServiceRole(sql, config, logger, { embedded: true }),
+    selectiveKeys: config.DB_SEARCH_SELECTIVE_KEYS,
   });
   return {
     ...store,

@@ -20,7 +20,10 @@ export function countFilter(tx: Db, filter: EventFilter, levels?: JsonScalar[]):
 
 export function rowFilter(tx: Db, filter: EventFilter): Fragment {
   const parts: Fragment[] = [countFilterOfRows(tx, filter)];
-  for (const term of filter.terms ?? []) parts.push(tx`search_text LIKE ${`%${escapeLike(term)}%`}`);
+  for (const term of filter.terms ?? []) parts.push(tx`search_text LIKE ${likePattern(term)}`);
+  if (filter.keys) {
+    parts.push(tx`(ts, event_id) IN (SELECT * FROM unnest(${filter.keys.timestamps}::text[]::timestamptz[], ${filter.keys.ids}::text[]))`);
+  }
   for (const condition of filter.where ?? []) parts.push(conditionSql(tx, condition));
   return parts.reduce((all, one) => tx`${all} AND ${one}`);
 }
@@ -42,7 +45,7 @@ function countFilterOfRows(tx: Db, filter: EventFilter): Fragment {
  * the count tables for a level condition.
  */
 export function countableLevels(filter: EventFilter): { levels?: JsonScalar[] } | null {
-  if (filter.terms?.length) return null;
+  if (filter.terms?.length || filter.keys) return null;
   const where = filter.where ?? [];
   if (where.length === 0) return {};
   let levels: JsonScalar[] | undefined;
@@ -90,6 +93,11 @@ export function jsonPath(field: string): string {
 
 function literal(value: JsonScalar): string {
   return JSON.stringify(value);
+}
+
+/** A LIKE pattern matching `term` anywhere, its characters literal. */
+export function likePattern(term: string): string {
+  return `%${escapeLike(term)}%`;
 }
 
 /** LIKE's wildcards and its escape character, made literal. */

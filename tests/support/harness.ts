@@ -68,9 +68,9 @@ export async function openPostgresTestStore(databaseUrl: string, env: Record<str
 }
 
 /** A store on the embedded PGlite in a temporary directory. */
-export async function openEmbeddedTestStore(dataDir?: string): Promise<StoreHandle & { dataDir: string }> {
+export async function openEmbeddedTestStore(dataDir?: string, env: Record<string, string> = {}): Promise<StoreHandle & { dataDir: string }> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "tv-embedded-")));
-  const store = await openStore(testConfig({ DATA_DIR: dir }), silent);
+  const store = await openStore(testConfig({ DATA_DIR: dir, ...env }), silent);
   return {
     store,
     // PGlite is single-session: checks go through the store's own connection.
@@ -144,12 +144,12 @@ export function wideWindow() {
  * TEST_DATABASE_URL is set; required in CI) and the embedded store; the
  * contract suites also on PostgreSQL as production runs it.
  */
-export function testStores(options: { productionLike?: boolean } = {}): { label: string; open: () => Promise<StoreHandle> }[] {
+export function testStores(options: { productionLike?: boolean; env?: Record<string, string> } = {}): { label: string; open: () => Promise<StoreHandle> }[] {
   const databaseUrl = serviceUrl("TEST_DATABASE_URL");
   return [
-    ...(databaseUrl ? [{ label: "PostgreSQL", open: () => openPostgresTestStore(databaseUrl) }] : []),
+    ...(databaseUrl ? [{ label: "PostgreSQL", open: () => openPostgresTestStore(databaseUrl, options.env) }] : []),
     ...(databaseUrl && options.productionLike ? [productionLikeStore(databaseUrl)] : []),
-    { label: "the embedded store", open: () => openEmbeddedTestStore() },
+    { label: "the embedded store", open: () => openEmbeddedTestStore(undefined, options.env) },
   ];
 }
 

@@ -13,7 +13,11 @@ export interface StoreSuite {
  * store; with `productionLike`, also on PostgreSQL as a least-privilege login
  * through PgBouncer (the contract suites).
  */
-export function describeOnStores(title: string, body: (suite: StoreSuite) => void, options: { productionLike?: boolean } = {}) {
+export function describeOnStores(
+  title: string,
+  body: (suite: StoreSuite) => void,
+  options: { productionLike?: boolean; /** Configuration of the stores themselves. */ env?: Record<string, string> } = {},
+) {
   for (const { label, open } of testStores(options)) {
     describe(`${title} on ${label}`, () => {
       let handle: StoreHandle;

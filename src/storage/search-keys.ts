@@ -1,0 +1,41 @@
+import type { EventFilter } from "./event-store";
+import { instant, likePattern } from "./sql-filters";
+import type { Db } from "./write-sql";
+
+/**
+ * Free text under row-level security. LIKE may not run before the tenant
+ * policy (it is not leakproof), so a search statement read as the service
+ * could never use the trigram indexes. The search functions of sql/009 read
+ * as the tables' owner for the tenant the transaction entered: first the
+ * keys of the matching events, at most DB_SEARCH_SELECTIVE_KEYS. Fewer than that, and
+ * the filter becomes those keys (a rare word: fast through the index).
+ * That many or more, and the terms stay as they are (a common word: found
+ * quickly walking newest first).
+ */
+export const SELECTIVE_KEYS = 5000;
+
+export interface EventKeys {
+  ids: string[];
+  /** ISO instants, in the order of `ids`. */
+  timestamps: string[];
+}
+
+/** `filter` with its free text replaced by the keys it matches, when fewer than `selective`; else unchanged. */
+export async function narrowByTerms(tx: Db, filter: EventFilter, selective = SELECTIVE_KEYS): Promise<EventFilter> {
+  if (!filter.terms?.length || filter.keys) return filter;
+  const rows = await tx<{ event_id: string; ts: Date }[]>`
+    SELECT event_id, ts FROM search_keys(
+      ${filter.terms.map(likePattern)}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
+      ${filter.eventType ?? null}, ${filter.serviceName ?? null}, ${selective})`;
+  if (rows.length >= selective) return filter;
+  return { ...filter, terms: undefined, keys: { ids: rows.map((r) => r.event_id), timestamps: rows.map((r) => r.ts.toISOString()) } };
+}
+
+/** How many events match the filter's terms (and type, service): counted as the owner, by the trigram indexes or by time. */
+export async function countTerms(tx: Db, filter: EventFilter): Promise<number> {
+  const [row] = await tx<{ n: string }[]>`
+    SELECT search_count(
+      ${filter.terms!.map(likePattern)}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
+      ${filter.eventType ?? null}, ${filter.serviceName ?? null}) AS n`;
+  return Number(row!.n);
+}
