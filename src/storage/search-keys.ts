@@ -6,13 +6,17 @@ import type { Db } from "./write-sql";
  * Free text under row-level security. LIKE may not run before the tenant
  * policy (it is not leakproof), so a search statement read as the service
  * could never use the trigram indexes. The search functions of sql/009 read
- * as the tables' owner for the tenant the transaction entered: first the
- * keys of the matching events, at most DB_SEARCH_SELECTIVE_KEYS. Fewer than that, and
- * the filter becomes those keys (a rare word: fast through the index).
- * That many or more, and the terms stay as they are (a common word: found
- * quickly walking newest first).
+ * as the tables' owner for the tenant the transaction entered. First a
+ * probe: if the newest PROBE_ROWS events of the window hold DENSE_MATCHES
+ * or more matches, the word is common and the terms stay as they are (found
+ * quickly walking newest first). Otherwise the keys of the matching events,
+ * at most DB_SEARCH_SELECTIVE_KEYS: fewer than that, and the filter becomes
+ * those keys (a rare word, found through the trigram indexes); that many or
+ * more, and the terms stay.
  */
 export const SELECTIVE_KEYS = 5000;
+export const PROBE_ROWS = 2000;
+export const DENSE_MATCHES = 20;
 
 export interface EventKeys {
   ids: string[];
@@ -23,9 +27,14 @@ export interface EventKeys {
 /** `filter` with its free text replaced by the keys it matches, when fewer than `selective`; else unchanged. */
 export async function narrowByTerms(tx: Db, filter: EventFilter, selective = SELECTIVE_KEYS): Promise<EventFilter> {
   if (!filter.terms?.length || filter.keys) return filter;
+  const patterns = filter.terms.map(likePattern);
+  const [probe] = await tx<{ n: number }[]>`
+    SELECT search_probe(${patterns}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
+                        ${filter.eventType ?? null}, ${filter.serviceName ?? null}, ${PROBE_ROWS}) AS n`;
+  if (probe!.n >= DENSE_MATCHES) return filter;
   const rows = await tx<{ event_id: string; ts: Date }[]>`
     SELECT event_id, ts FROM search_keys(
-      ${filter.terms.map(likePattern)}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
+      ${patterns}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
       ${filter.eventType ?? null}, ${filter.serviceName ?? null}, ${selective})`;
   if (rows.length >= selective) return filter;
   return { ...filter, terms: undefined, keys: { ids: rows.map((r) => r.event_id), timestamps: rows.map((r) => r.ts.toISOString()) } };
