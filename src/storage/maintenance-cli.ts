@@ -4,20 +4,12 @@
  * partitions, count shards folded), repeated until nothing is left to do.
  * For cron, and for tests. Same configuration as the server.
  */
-import { readFileSync } from "node:fs";
-import { ConfigError, parseConfig, withSecretFiles } from "../config";
+import { cliConfig } from "./cli-config";
 import { createLogger } from "../observability/logger";
 import { runMaintenance } from "./maintenance";
 import { openStore } from "./open-store";
 
-let config;
-try {
-  config = parseConfig(withSecretFiles(process.env, (path) => readFileSync(path, "utf8")), { serving: false });
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`maintenance: configuration error\n${error.message}`);
-  process.exit(1);
-}
+const config = cliConfig("maintenance");
 const logger = createLogger({ level: config.LOG_LEVEL === "silent" ? "silent" : "warn" });
 const store = await openStore({ ...config, MIGRATE_ON_START: false }, logger);
 try {

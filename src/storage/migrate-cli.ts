@@ -5,9 +5,9 @@
  * tables' owner), otherwise the embedded store in DATA_DIR. Exits 1 with the
  * reason when a migration cannot be applied.
  */
-import { readFileSync } from "node:fs";
 import postgres from "postgres";
-import { ConfigError, databaseUrl, parseConfig, withSecretFiles, type Config } from "../config";
+import { databaseUrl } from "../config";
+import { cliConfig } from "./cli-config";
 import { startEmbeddedPostgres } from "./embedded";
 import { runMigrations } from "./migrate";
 import { createMigration, migrateDown } from "./migrations";
@@ -27,14 +27,7 @@ if (command !== "up" && command !== "down") {
   process.exit(1);
 }
 
-let config: Config;
-try {
-  config = parseConfig(withSecretFiles(process.env, (path) => readFileSync(path, "utf8")), { serving: false });
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`migrate: configuration error\n${error.message}`);
-  process.exit(1);
-}
+const config = cliConfig("migrate");
 
 const url = config.MIGRATION_DATABASE_URL ?? databaseUrl(config);
 const embedded = url ? undefined : await startEmbeddedPostgres(config.DATA_DIR);

@@ -26,14 +26,13 @@ export interface EventRow {
 
 /**
  * One page of events, newest first: by offset, or after a (timestamp, id)
- * key. Rows written before payload sizes were stored (sql/006) are measured.
+ * key.
  */
 export function pageOfEvents(tx: Db, filter: EventFilter, limit: number, offset: number, after?: PageRequest["after"]): Promise<EventPage> {
   return withinBudget(
     tx,
     tx`
-      SELECT event_id, event_type, service_name, ts, payload, received_at,
-             coalesce(payload_size, octet_length(payload::text)) AS size
+      SELECT ${candidateColumns(tx)}
       FROM events_all
       WHERE ${rowFilter(tx, filter)}
         AND ts BETWEEN ${instant(tx, filter.startTime)} AND ${instant(tx, filter.endTime)}
@@ -44,6 +43,11 @@ export function pageOfEvents(tx: Db, filter: EventFilter, limit: number, offset:
     limit,
     "newest",
   );
+}
+
+/** What withinBudget needs of a candidate: the event, and its payload's size (measured for rows from before sql/006). */
+export function candidateColumns(tx: Db): Fragment {
+  return tx`event_id, event_type, service_name, ts, payload, received_at, coalesce(payload_size, octet_length(payload::text)) AS size`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { StoredEvent } from "../events/event-types";
 import type { EventPage, PageRequest } from "./event-store";
-import { toStoredEvent, withinBudget, type EventRow } from "./page-query";
+import { candidateColumns, toStoredEvent, withinBudget, type EventRow } from "./page-query";
 import { instant } from "./sql-filters";
 import type { Db } from "./write-sql";
 
@@ -13,8 +13,7 @@ export function eventsOfTrace(tx: Db, tenantId: string, traceId: string, limit: 
   return withinBudget(
     tx,
     tx`
-      SELECT event_id, event_type, service_name, ts, payload, received_at,
-             coalesce(payload_size, octet_length(payload::text)) AS size
+      SELECT ${candidateColumns(tx)}
       FROM events_all
       WHERE tenant_id = ${tenantId} AND trace_id = ${traceId.toLowerCase()}
         ${after ? tx`AND (ts, event_id) > (${instant(tx, new Date(after.timestamp))}, ${after.eventId})` : tx``}

@@ -6,12 +6,12 @@
  * goes, tails end with a reason instead of hanging.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { Redis } from "ioredis";
 import postgres from "postgres";
 import { freePort } from "../support/server-process";
 import { makeEvent, random, serviceUrl } from "../support/harness";
 import { startServer, type ServerProcess } from "../support/server-process";
 import { SseReader, type SseMessage } from "../support/sse";
+import { deleteTailKeys } from "../support/tail-keys";
 import { ThrowawayRedis } from "../ratelimit/throwaway-redis";
 
 const databaseUrl = serviceUrl("TEST_DATABASE_URL");
@@ -23,15 +23,7 @@ const schemas: string[] = [];
 const tenants: string[] = [];
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop("SIGTERM")));
-  if (redisUrl) {
-    // The shared Redis as it was: this file's tenants' tail keys go.
-    const redis = new Redis(redisUrl);
-    for (const tenant of tenants) {
-      const keys = await redis.keys(`tv:tail:{${tenant}}:*`);
-      if (keys.length) await redis.del(...keys);
-    }
-    redis.disconnect();
-  }
+  if (redisUrl) await deleteTailKeys(redisUrl, tenants);
   const admin = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
   for (const schema of schemas) await admin`DROP SCHEMA IF EXISTS ${admin(schema)} CASCADE`;
   await admin.end();

@@ -4,9 +4,9 @@
  * multi-replica behaviour is in replicas.test.ts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { Redis } from "ioredis";
 import { buildApp, makeEvent, postJson, serviceUrl, type TestApp } from "../support/harness";
 import { SseReader } from "../support/sse";
+import { deleteTailKeys } from "../support/tail-keys";
 import { describeOnStores, type StoreSuite } from "../support/store-suite";
 import { createLiveTail, type LiveTail } from "../../src/tail/live-tail";
 
@@ -21,15 +21,7 @@ const made: LiveTail[] = [];
 const tenantsSeen = new Set<string>();
 afterAll(async () => {
   for (const tail of made) await tail.close();
-  if (redisUrl) {
-    // Leave Redis as it was: the logs, live marks and slots of this file's tenants.
-    const redis = new Redis(redisUrl);
-    for (const tenant of tenantsSeen) {
-      const keys = await redis.keys(`tv:tail:{${tenant}}:*`);
-      if (keys.length) await redis.del(...keys);
-    }
-    redis.disconnect();
-  }
+  if (redisUrl) await deleteTailKeys(redisUrl, tenantsSeen);
 });
 
 function tailApp(suite: StoreSuite, make: (typeof logs)[number]["make"], env: Record<string, string> = {}, options: { maxEntryBytes?: number } = {}) {
