@@ -10,6 +10,8 @@
  *   5b. the "before" baseline: each query shape as plain SQL on the events table
  *       (no count tables, plain OFFSET) through postgres.js, one connection, same data set
  *   6. server RSS (VmRSS) throughout, CPU per process, PostgreSQL wait events
+ *   7. live tail's delay from commit to client, across two replicas
+ *   8. the same ingest on the first contract's revision, alternating (A/B)
  * Prints tables and writes bench/results/<timestamp>.json. Exits non-zero
  * only on a real failure (a non-200, a wrong count, inconsistent count tables).
  */
@@ -40,6 +42,7 @@ import { cpuSnapshot, cpuUsage, RssSampler, type CpuUsage } from "./lib/procstat
 import { runQueries, type QueryResult } from "./lib/queries";
 import { otlpTracePool, runOtlpPhase } from "./lib/otlp-ingest";
 import { runLimits, type LimitCase } from "./lib/limits";
+import { measureTailLatency } from "./lib/tail-latency";
 import { RAW_APPLICATION_NAME, runRawCeiling } from "./lib/raw";
 import { fmtInt, fmtMs, table } from "./lib/report";
 import { startBenchServer, type BenchServer } from "./lib/server";
@@ -184,6 +187,29 @@ let rssOverall = 0;
 let fillInfo: Record<string, unknown> = {};
 let limitCases: LimitCase[] = [];
 const LIMITS_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** Live tail: commit to client, across two replicas sharing PostgreSQL and Redis. */
+async function tailSection() {
+  const schema = `${args.schema}_tail`;
+  say(`\n== Live tail (schema ${schema}): a tail on one replica, single events ingested through another`);
+  if (!args.redisUrl) {
+    say("  skipped: no Redis (--no-redis)");
+    return;
+  }
+  await dropSchema(schema);
+  const first = await startBenchServer(serverEnv(schema));
+  const second = await startBenchServer(serverEnv(schema));
+  try {
+    const result = await measureTailLatency({ tailUrl: first.url, ingestUrl: second.url, apiKey: KEYS.ingest, events: args.smoke ? 20 : 300 });
+    report.tail = result;
+    say(`  ${result.samples} events: ingest request sent → event on the stream (an upper bound on commit → client) p50 ${fmtMs(result.latencyMs.p50)} / p95 ${fmtMs(result.latencyMs.p95)} / p99 ${fmtMs(result.latencyMs.p99)} / max ${fmtMs(result.latencyMs.max)} ms` +
+      `${result.missing ? `; MISSING ${result.missing}` : ""}`);
+    if (result.missing) fail(`live tail: ${result.missing} events never arrived`);
+  } finally {
+    await Promise.all([first.stop(), second.stop()]);
+    await dropSchema(schema);
+  }
+}
 
 async function limitsSection() {
   const schema = `${args.schema}_limits`;
@@ -564,7 +590,8 @@ function removeCheckout(dir: string) {
  * The same ingest on this revision and on `--before`, alternating, each on a
  * fresh schema and server: 1000-event batches from 8 clients, and 8 clients
  * writing 10-event batches of one tenant, service and type (every batch adds
- * to the same count rows). What every write step added since costs per event.
+ * to the same count rows; 200 events, so each is its own transaction). What
+ * every write step added since costs per event.
  */
 async function abSection() {
   const checkout = checkoutOf(args.before);
@@ -593,8 +620,9 @@ async function abSection() {
               expect: () => ({ events: BATCH, ingested: BATCH, duplicates: 0 }),
             }));
           abRows.push({ side, round, phase: `/ingest ${BATCH}/batch, 8 clients`, result: batchRow.result });
-          const small = 10;
-          const keyPool = oneKeyPool(Math.min(200_000, Math.ceil((3000 * (args.seconds + args.warmupSeconds)))), small);
+          // Over the group-commit threshold (100), so each request is its own transaction, as 8 writers of one key are.
+          const small = 200;
+          const keyPool = oneKeyPool(Math.min(20_000, Math.ceil((300 * (args.seconds + args.warmupSeconds)))), small);
           const keyRow = await measured(`A/B ${side} #${round}: one key, ${small}/batch`, "http", undefined, server.pid, { pid: server.pid }, (onWindow) =>
             runIngestPhase({
               url: server.url, apiKey: KEYS.ingest, pool: keyPool, concurrency: 8, warmupMs, durationMs, onWindow,
@@ -706,10 +734,11 @@ class Rollback extends Error {}
 let exitCode = 0;
 try {
   say(`telemetry-vault bench: rows ${fmtInt(args.rows)}, ${args.seconds}s per ingest phase${args.smoke ? " (smoke)" : ""}${args.keep ? ", --keep" : ""}`);
-  if (!args.skipIngest) await ingestSection();
-  if (!args.skipIngest && args.before) await abSection();
-  if (!args.skipQueries) await querySection();
-  if (!args.skipLimits) await limitsSection();
+  if (!args.skipIngest && !args.onlyAb) await ingestSection();
+  if (!args.skipIngest && !args.onlyAb) await tailSection();
+  if ((!args.skipIngest || args.onlyAb) && args.before) await abSection();
+  if (!args.skipQueries && !args.onlyAb) await querySection();
+  if (!args.skipLimits && !args.onlyAb) await limitsSection();
 } catch (error) {
   fail(`aborted: ${(error as Error).stack ?? error}`);
 } finally {

@@ -25,6 +25,8 @@ export interface BenchArgs {
   dropADay: boolean;
   /** A git revision whose service runs the A/B ingest phases beside this one; "" skips them. */
   before: string;
+  /** Only the A/B ingest phases. */
+  onlyAb: boolean;
   /** Alternating rounds of the A/B ingest phases. */
   abRounds: number;
   databaseUrl: string;
@@ -57,6 +59,7 @@ const HELP = `bun run bench [flags]
   --before REF        the git revision the A/B ingest phases compare with (default ${DEFAULT_BEFORE}: the first
                       contract, before search, partitions and usage); --before none skips them
   --ab-rounds N       alternating rounds of the A/B phases (default 2)
+  --only-ab           only the A/B ingest phases
   --drop-a-day        time dropping the data set's oldest day even with --keep (the next --keep run refills);
                       without --keep it always runs
   --no-redis          start the server without REDIS_URL (in-process rate limiter), to see what Redis costs
@@ -93,6 +96,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     vacuum: true,
     before: DEFAULT_BEFORE,
     dropADay: false,
+    onlyAb: false,
     abRounds: smoke ? 1 : 2,
     databaseUrl: process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
     redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
@@ -132,6 +136,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case "--no-vacuum": args.vacuum = false; break;
       case "--before": { const v = value() ?? ""; args.before = v === "none" ? "" : v; break; }
       case "--drop-a-day": args.dropADay = true; break;
+      case "--only-ab": args.onlyAb = true; break;
       case "--ab-rounds": args.abRounds = Math.round(parseCount(name, value())); break;
       case "--no-redis": args.redisUrl = ""; break;
       case "-h": case "--help": console.log(HELP); process.exit(0);
