@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { createApiKeyRegistry } from "./auth/api-keys";
 import { createExplorerRouter } from "./explorer";
 import { createHealthRouter } from "./health";
+import { BodyBudget } from "./http/body-budget";
 import type { AppDeps, AppEnv } from "./http/context";
 import { handleError, handleNotFound } from "./http/error-handler";
 import { apiKeyAuth } from "./http/middleware/auth";
@@ -27,8 +28,11 @@ import { createTailRouter, tailTokenAuth } from "./tail";
  */
 export function createApp(deps: AppDeps) {
   const app = createRouter();
+  const { MAX_BODY_BYTES, MAX_BODY_BYTES_IN_FLIGHT, BODY_QUEUE_TIMEOUT_MS } = deps.config;
+  const bodyBudget = new BodyBudget(MAX_BODY_BYTES_IN_FLIGHT ?? 2 * MAX_BODY_BYTES, BODY_QUEUE_TIMEOUT_MS);
   const provideDeps: MiddlewareHandler<AppEnv> = async function provideDeps(c, next) {
     c.set("deps", deps);
+    c.set("bodyBudget", bodyBudget);
     await next();
   };
   // Order matters: id first so every later line and error carries it; then

@@ -168,6 +168,14 @@ export const ConfigSchema = z.object({
 
   MAX_BATCH: int(10000, 1),
   MAX_BODY_BYTES: int(10 * MiB, 1024),
+  /**
+   * Bytes of request bodies (after decompression) being turned into events
+   * at once per process; more wait their turn (http/body-budget.ts). Unset:
+   * twice MAX_BODY_BYTES.
+   */
+  MAX_BODY_BYTES_IN_FLIGHT: optionalInt(1024),
+  /** How long an ingest request may wait for room in MAX_BODY_BYTES_IN_FLIGHT before it gets 503. */
+  BODY_QUEUE_TIMEOUT_MS: int(5000, 1),
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   ENABLE_TRACING: bool(false),

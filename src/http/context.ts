@@ -6,6 +6,7 @@ import type { RateLimiter } from "../ratelimit/rate-limiter";
 import type { Metrics } from "../observability/metrics";
 import type { UsageRecorder } from "../storage/usage-recorder";
 import type { LiveTail } from "../tail/live-tail";
+import type { BodyBudget } from "./body-budget";
 
 /** Everything the app needs from the outside world, handed to createApp. */
 export interface AppDeps {
@@ -33,6 +34,8 @@ export interface AppDeps {
  */
 export interface AppVariables {
   deps: AppDeps;
+  /** The process's budget for bodies being decoded (createApp makes one per app). */
+  bodyBudget: BodyBudget;
   requestId: string;
   tenantId: string;
   /** A short non-reversible fingerprint of the API key, for audit lines (never the key). */

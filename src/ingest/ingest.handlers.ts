@@ -3,16 +3,23 @@ import { ApiError } from "../http/api-error";
 import { retentionDaysOf } from "../config";
 import type { AppEnv } from "../http/context";
 import { withSpan } from "../http/middleware/tracing";
-import { bodyFormat, parseEvents } from "./parse-events";
+import { bodyFormat, parseEvents, type BodyFormat } from "./parse-events";
 import { readBody } from "../http/read-body";
 import { validateEvents } from "./validate-events";
 import { committedEvents } from "../tail/committed-events";
 
 export async function handleIngest(c: Context<AppEnv>) {
-  const { config, store, tail, now = Date.now } = c.get("deps");
-
   const format = bodyFormat(c.req.header("content-type"));
-  const bytes = await readBody(c.req.raw, config.MAX_BODY_BYTES);
+  const bytes = await readBody(c.req.raw, c.get("deps").config.MAX_BODY_BYTES);
+  // Parsed events take many times the body's bytes: see http/body-budget.ts.
+  const { ingested, duplicates } = await c.get("bodyBudget").run(bytes.byteLength, () => ingestBody(c, bytes, format));
+  c.set("ingestStats", { ingested, duplicates });
+  return c.json({ ingested, duplicates, message: "Events ingested successfully" }, 200);
+}
+
+/** Parses, validates and stores one body: all of its events, or none. */
+async function ingestBody(c: Context<AppEnv>, bytes: Uint8Array, format: BodyFormat) {
+  const { config, store, tail, now = Date.now } = c.get("deps");
   const items = parseEvents(bytes, format);
   if (items.length > config.MAX_BATCH) {
     throw new ApiError("batch_too_large", `A batch holds at most ${config.MAX_BATCH} events; this one has ${items.length}`);
@@ -25,10 +32,9 @@ export async function handleIngest(c: Context<AppEnv>) {
     });
   }
 
-  const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": outcome.events.length }, () =>
+  const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": outcome.events.length }, () =>
     store.ingest(c.get("tenantId"), outcome.events),
   );
-  if (ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(outcome.events, committed));
-  c.set("ingestStats", { ingested, duplicates });
-  return c.json({ ingested, duplicates, message: "Events ingested successfully" }, 200);
+  if (result.ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(outcome.events, result.committed));
+  return result;
 }

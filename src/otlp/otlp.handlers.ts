@@ -7,7 +7,7 @@ import { toApiError } from "../http/error-handler";
 import { readBody } from "../http/read-body";
 import { withSpan } from "../http/middleware/tracing";
 import { contentTypeFor, encodingFromContentType } from "./content-type";
-import { decodeOtlpRequest, type ExportLimits, type OtlpSignal } from "./decode";
+import { decodeOtlpRequest, type ExportLimits, type OtlpEncoding, type OtlpSignal } from "./decode";
 import { OtlpDecodeError, OtlpTooLargeError } from "./errors";
 import { encodeExportResponse, encodeRpcStatus } from "./response";
 import { committedEvents } from "../tail/committed-events";
@@ -47,19 +47,26 @@ export function otlpExportHandler(signal: OtlpSignal) {
     if (!encoding) {
       throw new ApiError("unsupported_media_type", "OTLP/HTTP takes application/x-protobuf or application/json");
     }
-    const { config, store, tail } = c.get("deps");
-    const body = await readBody(c.req.raw, config.MAX_BODY_BYTES);
-    const { events, rejected, rejectedMessage } = decode(signal, body, encoding, exportLimits(config, c.get("tenantId")));
-    if (events.length > 0) {
-      const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
-        store.ingest(c.get("tenantId"), events),
-      );
-      if (ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(events, committed));
-      c.set("ingestStats", { ingested, duplicates });
-    }
+    const body = await readBody(c.req.raw, c.get("deps").config.MAX_BODY_BYTES);
+    // Decoded records take many times the body's bytes: see http/body-budget.ts.
+    const { rejected, rejectedMessage } = await c.get("bodyBudget").run(body.byteLength, () => storeExport(c, signal, body, encoding));
     const response = encodeExportResponse(signal, encoding, rejected > 0 ? { count: rejected, message: rejectedMessage } : undefined);
     return c.body(response.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": response.contentType });
   };
+}
+
+/** Decodes an export and stores its events in one transaction; returns what was rejected. */
+async function storeExport(c: Context<AppEnv>, signal: OtlpSignal, body: Uint8Array, encoding: OtlpEncoding) {
+  const { config, store, tail } = c.get("deps");
+  const { events, rejected, rejectedMessage } = decode(signal, body, encoding, exportLimits(config, c.get("tenantId")));
+  if (events.length > 0) {
+    const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
+      store.ingest(c.get("tenantId"), events),
+    );
+    if (ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(events, committed));
+    c.set("ingestStats", { ingested, duplicates });
+  }
+  return { rejected, rejectedMessage };
 }
 
 /** The decoder's errors in the API's error model (their messages name the field, never echo data). */
