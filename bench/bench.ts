@@ -42,6 +42,7 @@ import { cpuSnapshot, cpuUsage, RssSampler, type CpuUsage } from "./lib/procstat
 import { runQueries, type QueryResult } from "./lib/queries";
 import { otlpTracePool, runOtlpPhase } from "./lib/otlp-ingest";
 import { runLimits, type LimitCase } from "./lib/limits";
+import { deleteTailKeys } from "../tests/support/tail-keys";
 import { measureTailLatency } from "./lib/tail-latency";
 import { RAW_APPLICATION_NAME, runRawCeiling } from "./lib/raw";
 import { fmtInt, fmtMs, table } from "./lib/report";
@@ -208,6 +209,8 @@ async function tailSection() {
   } finally {
     await Promise.all([first.stop(), second.stop()]);
     await dropSchema(schema);
+    // The tenant's tail stream has no expiry; the shared Redis is left as it was.
+    await deleteTailKeys(args.redisUrl, [INGEST_TENANT]);
   }
 }
 
