@@ -1,23 +1,15 @@
 import { countRows, countTablesServe, seekOffset, type CountRow } from "./count-query";
-import { BUCKET_MINUTES, type BucketInterval } from "../events/event-types";
-import type { EventFilter, EventPage, GroupBy, GroupCount, GroupKey, PageRequest, TimeBucket } from "./event-store";
+import { BUCKET_MINUTES } from "../events/event-types";
+import type { EventFilter, EventStore, GroupKey } from "./event-store";
 import { SEEK_MIN_OFFSET } from "./offset-seek";
 import { pageOfEvents } from "./page-query";
 import type { TransactionSql } from "postgres";
 import { countTerms, narrowByTerms as narrowed } from "./search-keys";
 import type { TenantScope } from "./tenant-scope";
 import { eventsByKeys, eventsOfTrace } from "./trace-query";
-import type { StoredEvent } from "../events/event-types";
 
-export interface EventReader {
-  findEvents(filter: EventFilter, page: PageRequest): Promise<EventPage>;
-  countEvents(filter: EventFilter): Promise<number>;
-  groupCounts(filter: EventFilter, by: GroupBy): Promise<GroupCount[]>;
-  timeBuckets(filter: EventFilter, interval: BucketInterval, by?: GroupBy): Promise<TimeBucket[]>;
-  traceEvents(tenantId: string, traceId: string, limit: number, after?: PageRequest["after"]): Promise<EventPage>;
-  /** The tenant's events with these (eventId, timestamp) keys, oldest first; keys not stored are left out. */
-  eventsByKeys(tenantId: string, keys: { eventId: string; timestamp: string }[]): Promise<StoredEvent[]>;
-}
+/** The store's reads (documented on EventStore). */
+export type EventReader = Pick<EventStore, "findEvents" | "countEvents" | "groupCounts" | "timeBuckets" | "traceEvents" | "eventsByKeys">;
 
 /** Reads: each in one transaction of the filter's tenant (tenant-scope.ts). */
 export function createEventReader(scope: TenantScope, options: { selectiveKeys: number }): EventReader {
