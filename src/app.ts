@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { createApiKeyRegistry } from "./auth/api-keys";
 import { createExplorerRouter } from "./explorer";
 import { createHealthRouter } from "./health";
-import { BodyBudget } from "./http/body-budget";
+import { bodyBudgetFromConfig } from "./http/body-budget";
 import type { AppDeps, AppEnv } from "./http/context";
 import { handleError, handleNotFound } from "./http/error-handler";
 import { apiKeyAuth } from "./http/middleware/auth";
@@ -28,8 +28,7 @@ import { createTailRouter, tailTokenAuth } from "./tail";
  */
 export function createApp(deps: AppDeps) {
   const app = createRouter();
-  const { MAX_BODY_BYTES, MAX_BODY_BYTES_IN_FLIGHT, BODY_QUEUE_TIMEOUT_MS } = deps.config;
-  const bodyBudget = new BodyBudget(MAX_BODY_BYTES_IN_FLIGHT ?? 2 * MAX_BODY_BYTES, BODY_QUEUE_TIMEOUT_MS);
+  const bodyBudget = deps.bodyBudget ?? bodyBudgetFromConfig(deps.config);
   const provideDeps: MiddlewareHandler<AppEnv> = async function provideDeps(c, next) {
     c.set("deps", deps);
     c.set("bodyBudget", bodyBudget);

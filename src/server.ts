@@ -7,6 +7,7 @@ import { createApp } from "./app";
 import { readFileSync } from "node:fs";
 import { ConfigError, parseConfig, withSecretFiles, type Config } from "./config";
 import { createLogger } from "./observability/logger";
+import { bodyBudgetFromConfig } from "./http/body-budget";
 import { createMetrics } from "./observability/metrics";
 import { createTracerProvider } from "./observability/tracer-provider";
 import { waitUntilReady } from "./ratelimit";
@@ -77,7 +78,8 @@ async function main() {
     logger.flush?.();
     process.exit(1);
   });
-  const metrics = createMetrics({ poolStats: () => store.poolStats() });
+  const bodyBudget = bodyBudgetFromConfig(config);
+  const metrics = createMetrics({ poolStats: () => store.poolStats(), bodyBudgetStats: () => bodyBudget.stats });
   const { limiter, redis } = createLimiterFromConfig(config, logger, () => metrics.limiterFallbacks.inc());
   // Without an offline queue, checks before the connection is up would all
   // fall back to memory; give Redis a moment, but never block start-up on it.
@@ -105,6 +107,7 @@ async function main() {
     tracer: tracing?.getTracer("telemetry-vault"),
     isShuttingDown: () => shuttingDown,
     tail,
+    bodyBudget,
   });
 
   const server = Bun.serve({

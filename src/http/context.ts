@@ -21,6 +21,8 @@ export interface AppDeps {
   tail?: LiveTail;
   /** Counts requests refused by the rate limiter into the tenant's usage. */
   usage?: Pick<UsageRecorder, "rateLimited">;
+  /** Bodies being decoded at once; by default one from the config for this app (server.ts shares it with /metrics). */
+  bodyBudget?: BodyBudget;
   /** Milliseconds since the epoch; injectable so tests can move time. */
   now?: () => number;
   /** Reports whether the process is draining; readiness turns 503 when true. */
@@ -34,7 +36,7 @@ export interface AppDeps {
  */
 export interface AppVariables {
   deps: AppDeps;
-  /** The process's budget for bodies being decoded (createApp makes one per app). */
+  /** The budget for bodies being decoded (AppDeps.bodyBudget). */
   bodyBudget: BodyBudget;
   requestId: string;
   tenantId: string;

@@ -9,7 +9,12 @@ export interface PoolStats {
   waiting: number;
 }
 
-export function createMetrics(options: { poolStats?: () => PoolStats; defaultMetrics?: boolean } = {}) {
+export interface BodyBudgetStats {
+  bytesInUse: number;
+  waiting: number;
+}
+
+export function createMetrics(options: { poolStats?: () => PoolStats; bodyBudgetStats?: () => BodyBudgetStats; defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
@@ -64,6 +69,24 @@ export function createMetrics(options: { poolStats?: () => PoolStats; defaultMet
     registers: [registry],
     collect() {
       if (poolStats) this.set(poolStats().waiting);
+    },
+  });
+
+  const bodyBudgetStats = options.bodyBudgetStats;
+  new Gauge({
+    name: "tv_body_budget_bytes_in_use",
+    help: "Bytes of request bodies being decoded now (MAX_BODY_BYTES_IN_FLIGHT bounds them)",
+    registers: [registry],
+    collect() {
+      if (bodyBudgetStats) this.set(bodyBudgetStats().bytesInUse);
+    },
+  });
+  new Gauge({
+    name: "tv_body_budget_waiting",
+    help: "Requests waiting for room in MAX_BODY_BYTES_IN_FLIGHT",
+    registers: [registry],
+    collect() {
+      if (bodyBudgetStats) this.set(bodyBudgetStats().waiting);
     },
   });
 

@@ -7,6 +7,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { createApp } from "../../src/app";
 import { createLogger } from "../../src/observability/logger";
+import { bodyBudgetFromConfig } from "../../src/http/body-budget";
 import { createMetrics } from "../../src/observability/metrics";
 import { createTracerProvider } from "../../src/observability/tracer-provider";
 import { createMemoryRateLimiter } from "../../src/ratelimit";
@@ -44,8 +45,10 @@ describe("logs, traces and metrics", () => {
     const logs = captureLogs();
     const spans = new InMemorySpanExporter();
     const provider = options.tracing ? createTracerProvider(config, [new SimpleSpanProcessor(spans)]) : undefined;
-    const metrics = createMetrics({ poolStats: () => handle.store.poolStats(), defaultMetrics: true });
+    const bodyBudget = bodyBudgetFromConfig(config);
+    const metrics = createMetrics({ poolStats: () => handle.store.poolStats(), bodyBudgetStats: () => bodyBudget.stats, defaultMetrics: true });
     const app = createApp({
+      bodyBudget,
       config,
       store: handle.store,
       limiter: createMemoryRateLimiter({ limit: options.limit ?? 1000, windowMs: 60_000 }),
@@ -155,6 +158,8 @@ describe("logs, traces and metrics", () => {
     expect(text).toContain("tv_db_pool_in_use 0");
     expect(text).toContain("tv_db_pool_waiting 0");
     expect(text).toContain("tv_rate_limiter_fallbacks_total 0");
+    expect(text).toContain("tv_body_budget_bytes_in_use 0");
+    expect(text).toContain("tv_body_budget_waiting 0");
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
   });
 
