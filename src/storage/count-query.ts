@@ -28,7 +28,7 @@ export async function countRows(tx: Db, filter: EventFilter, by?: GroupBy, bucke
   const union = fromTables ? tableCounts(tx, filter, fromTables.levels, by, bucketMinutes) : rowCounts(tx, filter, by, bucketMinutes);
   if (by === undefined || typeof by === "string") {
     return tx<CountRow[]>`
-      SELECT bucket, key::text, false AS other, sum(n)::int8 AS count
+      SELECT bucket, to_jsonb(key)::text AS key, false AS other, sum(n)::int8 AS count
       FROM (${union}) AS parts
       GROUP BY bucket, key`;
   }
@@ -67,11 +67,14 @@ export async function countTablesServe(tx: Db, filter: EventFilter, by?: GroupBy
   return countable;
 }
 
-// Keys are jsonb, so that equal values group together whatever their text
-// (1 and 1.0 are one number).
+// A field's keys are jsonb, so that equal values group together whatever
+// their text (1 and 1.0 are one number). Services and types group as text
+// compared byte by byte (the same groups), made JSON text once grouped:
+// sorting 8,000 count rows by jsonb keys was half of an hourly series per
+// service over 7 days (14.5 against 9.5 ms in EXPLAIN ANALYZE).
 function keyOfCountRow(tx: Db, by?: GroupBy): Fragment {
-  if (by === "service") return tx`to_jsonb(service_name)`;
-  if (by === "eventType") return tx`to_jsonb(event_type)`;
+  if (by === "service") return tx`service_name COLLATE "C"`;
+  if (by === "eventType") return tx`event_type COLLATE "C"`;
   // The level key is jsonb's text of the value; '', '*' and 'null' mean no scalar value.
   if (by) return tx`CASE WHEN level IN ('', '*', 'null') THEN NULL ELSE level::jsonb END`;
   return tx`NULL::jsonb`;
@@ -79,8 +82,8 @@ function keyOfCountRow(tx: Db, by?: GroupBy): Fragment {
 
 /** A field's key is the first value its path reaches, when that is a string, number or boolean. */
 function keyOfEvent(tx: Db, by?: GroupBy): Fragment {
-  if (by === "service") return tx`to_jsonb(service_name)`;
-  if (by === "eventType") return tx`to_jsonb(event_type)`;
+  if (by === "service") return tx`service_name COLLATE "C"`;
+  if (by === "eventType") return tx`event_type COLLATE "C"`;
   if (by) {
     return tx`(SELECT CASE WHEN jsonb_typeof(v) IN ('string', 'number', 'boolean') THEN v END
                FROM jsonb_path_query_first(payload, ${jsonPath(by.field)}::jsonpath) AS v)`;
