@@ -22,11 +22,16 @@ export interface TailPosition {
   index: number;
 }
 
-const EVENT_ID = /^(\d{1,20}-\d{1,20})\/(\d{1,9})$/;
+const EVENT_ID = /^((\d{1,20})-(\d{1,20}))\/(\d{1,9})$/;
+const MAX_U64 = 2n ** 64n - 1n;
+/** Entry ids are commit times; one later than this was never sent, and would skip every live entry. */
+const CLOCK_SKEW_MS = 60_000;
 
+/** An id this API could have sent: a log entry id (two unsigned 64-bit numbers, the first a time not in the future) and an index. */
 export function parsePosition(id: string): TailPosition | undefined {
   const m = EVENT_ID.exec(id);
-  return m ? { entryId: m[1]!, index: Number(m[2]) } : undefined;
+  if (!m || BigInt(m[2]!) > BigInt(Date.now() + CLOCK_SKEW_MS) || BigInt(m[3]!) > MAX_U64) return undefined;
+  return { entryId: m[1]!, index: Number(m[4]) };
 }
 
 export interface SubscriptionOptions {

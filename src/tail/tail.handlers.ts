@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
 import { stream } from "hono/streaming";
+import { findTooDeep } from "../events/json-text";
 import { ApiError, serviceUnavailable } from "../http/api-error";
 import type { AppEnv } from "../http/context";
 import { zodIssuesToDetails } from "../http/router";
@@ -109,13 +110,17 @@ function liveTail(c: Context<AppEnv>): LiveTail {
   return tail;
 }
 
+/** Conditions nest a few levels (an `in` list of values); deeper text is refused before it is parsed. */
+const MAX_WHERE_DEPTH = 16;
+
 function parseWhere(text: string | undefined): FieldCondition[] | undefined {
   if (text === undefined) return undefined;
   let value: unknown;
   try {
+    if (findTooDeep(text, MAX_WHERE_DEPTH, "single") !== undefined) throw new Error("too deep");
     value = JSON.parse(text);
   } catch {
-    throw invalid([{ path: "where", message: "must be JSON text: an array of conditions" }]);
+    throw invalid([{ path: "where", message: `must be JSON text: an array of conditions, nested at most ${MAX_WHERE_DEPTH} deep` }]);
   }
   const parsed = WhereSchema.safeParse(value);
   if (!parsed.success) throw invalid(zodIssuesToDetails(parsed.error).map((d) => ({ ...d, path: d.path === "(body)" ? "where" : `where.${d.path}` })));

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { EventTypeSchema, ServiceNameSchema } from "../events/event-schema";
 import { QSchema } from "../query/search.schemas";
+import { MAX_TOKEN_LENGTH } from "./token-auth";
 
 /** GET /tail's query: /query's filters, `where` as JSON text (a query string holds no arrays of objects). */
 export const TailQuerySchema = z.object({
@@ -14,7 +15,7 @@ export const TailQuerySchema = z.object({
     .openapi({ description: "The conditions of /query's `where`, as JSON text", example: '[{"field":"level","op":"eq","value":"error"}]' }),
   token: z
     .string()
-    .max(128)
+    .max(MAX_TOKEN_LENGTH)
     .optional()
     .openapi({ description: "From POST /tail/token, for clients that cannot send X-API-Key (the browser's EventSource); never the key itself" }),
   lastEventId: z

@@ -166,6 +166,7 @@ for (const log of logs) {
       await reader.close();
 
       expect((await app.request("/tail?token=not-a-token")).status).toBe(401);
+      expect((await app.request(`/tail?token=${"t".repeat(5000)}`)).status).toBe(401);
       expect((await app.request(`/tail?apiKey=${a.key}`)).status).toBe(401);
       expect((await app.request(`/tail?x-api-key=${a.key}`)).status).toBe(401);
       expect((await app.request("/tail/token", { method: "POST" })).status).toBe(401);
@@ -174,6 +175,11 @@ for (const log of logs) {
         [`?where=${encodeURIComponent('[{"field":"a","op":"like"}]')}`, "where.0.op"],
         ["?eventType=span", "eventType"],
         ["?lastEventId=12", "lastEventId"],
+        // Past an unsigned 64-bit number (Redis would refuse it), and a time in the future (would skip every live entry).
+        ["?lastEventId=99999999999999999999-0/0", "lastEventId"],
+        ["?lastEventId=1-99999999999999999999/0", "lastEventId"],
+        [`?lastEventId=${Date.now() + 3_600_000}-0/0`, "lastEventId"],
+        [`?where=${"[".repeat(40)}${"]".repeat(40)}`, "where"],
       ] as const) {
         const bad = await app.request(`/tail${query}`, { headers: { "x-api-key": a.key } });
         expect(bad.status).toBe(400);
