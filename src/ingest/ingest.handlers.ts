@@ -35,6 +35,6 @@ async function ingestBody(c: Context<AppEnv>, bytes: Uint8Array, format: BodyFor
   const result = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": outcome.events.length }, () =>
     store.ingest(c.get("tenantId"), outcome.events),
   );
-  if (result.ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(outcome.events, result.committed));
+  if (result.ingested > 0) tail?.publisher.publish(c.get("tenantId"), result.ingested, () => committedEvents(outcome.events, result.committed));
   return result;
 }

@@ -63,7 +63,7 @@ async function storeExport(c: Context<AppEnv>, signal: OtlpSignal, body: Uint8Ar
     const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": events.length }, () =>
       store.ingest(c.get("tenantId"), events),
     );
-    if (ingested > 0) tail?.publisher.publish(c.get("tenantId"), () => committedEvents(events, committed));
+    if (ingested > 0) tail?.publisher.publish(c.get("tenantId"), ingested, () => committedEvents(events, committed));
     c.set("ingestStats", { ingested, duplicates });
   }
   return { rejected, rejectedMessage };

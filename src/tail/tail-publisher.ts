@@ -10,10 +10,11 @@ import type { EventKey, TailLog } from "./tail-log";
  */
 export interface TailPublisher {
   /**
-   * Events just committed for the tenant (duplicates left out), built only
-   * if someone tails the tenant.
+   * `count` events just committed for the tenant (duplicates left out),
+   * built by `committed` only if someone tails the tenant. For a tenant known
+   * to be untailed nothing is kept, so a request's events do not outlive it.
    */
-  publish(tenantId: string, committed: () => StoredEvent[]): void;
+  publish(tenantId: string, count: number, committed: () => StoredEvent[]): void;
   /** Forget a cached "nobody tails this tenant" (a tail just opened somewhere). */
   tenantOpened(tenantId: string): void;
   /** Resolves once everything handed over so far went out (or was given up). */
@@ -39,14 +40,20 @@ export function createTailPublisher(options: TailPublisherOptions): TailPublishe
   const maxEntryBytes = options.maxEntryBytes ?? 1024 * 1024;
   const maxQueued = options.maxQueued ?? 10_000;
   const liveCache = new Map<string, { live: boolean; until: number }>();
-  const queue: { tenantId: string; committed: () => StoredEvent[] }[] = [];
+  const queue: { tenantId: string; count: number; committed: () => StoredEvent[] }[] = [];
   /** Per tenant, events committed but not appended (the log failed); reported as lost once it answers again. */
   const lost = new Map<string, number>();
   let draining: Promise<void> | undefined;
 
-  async function isLive(tenantId: string): Promise<boolean> {
+  /** The cached answer while it holds, else undefined. */
+  function cachedLive(tenantId: string): boolean | undefined {
     const cached = liveCache.get(tenantId);
-    if (cached && cached.until > Date.now()) return cached.live;
+    return cached && cached.until > Date.now() ? cached.live : undefined;
+  }
+
+  async function isLive(tenantId: string): Promise<boolean> {
+    const cached = cachedLive(tenantId);
+    if (cached !== undefined) return cached;
     const live = await log.isLive(tenantId);
     liveCache.set(tenantId, { live, until: Date.now() + (live ? LIVE_CACHE_MS : notLiveCacheMs) });
     return live;
@@ -68,24 +75,24 @@ export function createTailPublisher(options: TailPublisherOptions): TailPublishe
 
   async function drain() {
     while (queue.length > 0) {
-      const { tenantId, committed } = queue.shift()!;
+      const { tenantId, count, committed } = queue.shift()!;
       try {
         await send(tenantId, committed);
       } catch (error) {
-        const events = committed().length;
-        lost.set(tenantId, (lost.get(tenantId) ?? 0) + events);
-        logger?.warn({ err: (error as Error).message, tenantId, events }, "tail: a committed batch could not reach the tail log");
+        lost.set(tenantId, (lost.get(tenantId) ?? 0) + count);
+        logger?.warn({ err: (error as Error).message, tenantId, events: count }, "tail: a committed batch could not reach the tail log");
       }
     }
   }
 
   return {
-    publish(tenantId, committed) {
+    publish(tenantId, count, committed) {
+      if (cachedLive(tenantId) === false) return;
       if (queue.length >= maxQueued) {
-        lost.set(tenantId, (lost.get(tenantId) ?? 0) + committed().length);
+        lost.set(tenantId, (lost.get(tenantId) ?? 0) + count);
         return;
       }
-      queue.push({ tenantId, committed });
+      queue.push({ tenantId, count, committed });
       draining ??= drain().finally(() => (draining = undefined));
     },
 
