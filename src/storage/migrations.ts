@@ -151,14 +151,17 @@ export async function migrateUp(sql: Sql, options: MigrateUpOptions = {}): Promi
  * its owner can create objects there. Built-ins are also written qualified,
  * pg_catalog.unnest, since a better-typed function of the same name would
  * win over them wherever it sits on the path.) Idempotent; covers functions
- * added later.
+ * added later, and alters only those without a search_path yet: every
+ * replica migrates at start-up, and altering a function invalidates the
+ * plans cached on every connection.
  */
 async function pinFunctions(tx: TransactionSql) {
   const functions = await tx<{ signature: string; schema: string }[]>`
     SELECT p.oid::regprocedure::text AS signature, n.nspname AS schema
     FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
     WHERE n.nspname = current_schema() AND p.prokind = 'f'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')`;
+      AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
+      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS setting WHERE setting LIKE 'search_path=%')`;
   for (const { signature, schema } of functions) {
     await tx.unsafe(`ALTER FUNCTION ${signature} SET search_path = ${quoteIdentifier(schema)}, pg_catalog, pg_temp`);
   }
