@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { BodyBudget } from "../http/body-budget";
 
 /**
  * Prometheus metrics, one registry per app instance (no globals, so tests can
@@ -9,12 +10,7 @@ export interface PoolStats {
   waiting: number;
 }
 
-export interface BodyBudgetStats {
-  bytesInUse: number;
-  waiting: number;
-}
-
-export function createMetrics(options: { poolStats?: () => PoolStats; bodyBudgetStats?: () => BodyBudgetStats; defaultMetrics?: boolean } = {}) {
+export function createMetrics(options: { poolStats?: () => PoolStats; bodyBudgetStats?: () => BodyBudget["stats"]; defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 

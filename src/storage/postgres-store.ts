@@ -1,11 +1,9 @@
 import type { Sql } from "postgres";
 import { ConnectionGate } from "./connection-gate";
-import { translateStorageError } from "./errors";
 import { createEventReader } from "./event-reader";
 import type { EventStore } from "./event-store";
 import { createEventWriter } from "./event-writer";
 import { deleteEvents, recordRateLimited, usage } from "./lifecycle";
-import { SELECTIVE_KEYS } from "./search-keys";
 import { createTenantScope, type TenantScope } from "./tenant-scope";
 
 /** A tenant no key maps to (API keys name tenants of letters, digits, . _ -): readiness reads as it. */
@@ -23,7 +21,7 @@ export interface PostgresStoreOptions {
   /** Role each transaction switches to so row-level security applies (sql/003), if the user may. */
   appRole: string | undefined;
   /** Free text matching fewer events than this is read by their keys (search-keys.ts). */
-  selectiveKeys?: number;
+  selectiveKeys: number;
 }
 
 export interface PostgresEventStore extends EventStore {
@@ -46,7 +44,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): Postgre
   const gate = new ConnectionGate(poolMax, acquireTimeoutMs);
   const writer = createEventWriter({ sql, gate, appRole, poolMax, writeConcurrency: options.writeConcurrency, acquireTimeoutMs });
   const scope = createTenantScope(sql, gate, appRole);
-  const reader = createEventReader(scope, { selectiveKeys: options.selectiveKeys ?? SELECTIVE_KEYS });
+  const reader = createEventReader(scope, { selectiveKeys: options.selectiveKeys });
   return {
     kind,
     sql,

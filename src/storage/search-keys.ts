@@ -14,7 +14,6 @@ import type { Db } from "./write-sql";
  * those keys (a rare word, found through the trigram indexes); that many or
  * more, and the terms stay.
  */
-export const SELECTIVE_KEYS = 5000;
 export const PROBE_ROWS = 2000;
 export const DENSE_MATCHES = 20;
 
@@ -25,7 +24,7 @@ export interface EventKeys {
 }
 
 /** `filter` with its free text replaced by the keys it matches, when fewer than `selective`; else unchanged. */
-export async function narrowByTerms(tx: Db, filter: EventFilter, selective = SELECTIVE_KEYS): Promise<EventFilter> {
+export async function narrowByTerms(tx: Db, filter: EventFilter, selective: number): Promise<EventFilter> {
   if (!filter.terms?.length || filter.keys) return filter;
   const patterns = filter.terms.map(likePattern);
   const [probe] = await tx<{ n: number }[]>`
