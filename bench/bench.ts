@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { parseArgs } from "./lib/args";
+import { DEFAULT_BEFORE, parseArgs } from "./lib/args";
 import { runBaseline, type BaselineResult } from "./lib/baseline";
 import { SERVICES } from "./lib/data";
 import { explainShapes, type ExplainResult } from "./lib/explain";
@@ -465,7 +465,7 @@ function printReport() {
   }
 
   if (abRows.length) {
-    say(`\n== A/B ingest: this revision vs ${args.before} (the first contract), alternating rounds, same machine and load`);
+    say(`\n== A/B ingest: this revision vs ${args.before}${args.before === DEFAULT_BEFORE ? " (the first contract)" : ""}, alternating rounds, same machine and load`);
     say(table(
       ["phase", "now events/s", "before events/s", "now ÷ before", "now p95 ms", "before p95 ms", "µs/event added"],
       [...new Set(abRows.map((r) => r.phase))].map((phase) => {
