@@ -40,9 +40,14 @@ export async function handleQuery(c: Context<AppEnv>) {
   }
 
   const { filter, page } = query.cursor ? fromCursor(tenantId, query, decodeCursor(query.cursor, tenantId)) : fromBody(tenantId, query, now());
+  // Free text is resolved once, before the page and its total run side by side.
+  const searched =
+    filter.terms?.length && page.total !== "none"
+      ? await withSpan(c, "db.query.search", { "db.system": "postgresql" }, () => store.resolveSearch(filter))
+      : filter;
   const [found, total] = await Promise.all([
-    withSpan(c, "db.query.events", { "db.system": "postgresql" }, () => store.findEvents(filter, page)),
-    page.total === "none" ? null : withSpan(c, "db.query.count", { "db.system": "postgresql" }, () => store.countEvents(filter)),
+    withSpan(c, "db.query.events", { "db.system": "postgresql" }, () => store.findEvents(searched, page)),
+    page.total === "none" ? null : withSpan(c, "db.query.count", { "db.system": "postgresql" }, () => store.countEvents(searched)),
   ]);
   const { events, more, truncated } = found;
   const last = events.at(-1);

@@ -9,12 +9,17 @@ import type { TenantScope } from "./tenant-scope";
 import { eventsByKeys, eventsOfTrace } from "./trace-query";
 
 /** The store's reads (documented on EventStore). */
-export type EventReader = Pick<EventStore, "findEvents" | "countEvents" | "groupCounts" | "timeBuckets" | "traceEvents" | "eventsByKeys">;
+export type EventReader = Pick<EventStore, "resolveSearch" | "findEvents" | "countEvents" | "groupCounts" | "timeBuckets" | "traceEvents" | "eventsByKeys">;
 
 /** Reads: each in one transaction of the filter's tenant (tenant-scope.ts). */
 export function createEventReader(scope: TenantScope, options: { selectiveKeys: number }): EventReader {
   const narrowByTerms = (tx: TransactionSql, filter: EventFilter) => narrowed(tx, filter, options.selectiveKeys);
   return {
+    async resolveSearch(filter) {
+      if (!filter.terms?.length || filter.keys || filter.termsCommon) return filter;
+      return scope.run(filter.tenantId, (tx) => narrowByTerms(tx, filter));
+    },
+
     async findEvents(filter, page) {
       const offset = page.after ? 0 : (page.page - 1) * page.limit;
       if (offset < SEEK_MIN_OFFSET) {

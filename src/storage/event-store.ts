@@ -41,6 +41,8 @@ export interface EventFilter {
   where?: FieldCondition[];
   /** Only these events (the storage's own narrowing of free text: search-keys.ts). */
   keys?: EventKeys;
+  /** The terms are common in the window: found walking it, not narrowed to keys (search-keys.ts). */
+  termsCommon?: true;
 }
 
 export type GroupBy = "service" | "eventType" | { field: string };
@@ -100,6 +102,13 @@ export interface UsageDay {
 export interface EventStore {
   /** Stores events for one tenant in one transaction; resolves only after commit. */
   ingest(tenantId: string, events: NewEvent[]): Promise<IngestResult>;
+  /**
+   * The filter with its free text resolved: narrowed to the keys of the
+   * events it matches, or its terms marked common. A page and its total
+   * given the resolved filter search once between them; a read given an
+   * unresolved one resolves it itself.
+   */
+  resolveSearch(filter: EventFilter): Promise<EventFilter>;
   findEvents(filter: EventFilter, page: PageRequest): Promise<EventPage>;
   countEvents(filter: EventFilter): Promise<number>;
   /** Event counts per key, largest first; a field's `other` entry last. */

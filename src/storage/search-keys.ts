@@ -23,19 +23,19 @@ export interface EventKeys {
   timestamps: string[];
 }
 
-/** `filter` with its free text replaced by the keys it matches, when fewer than `selective`; else unchanged. */
+/** `filter` with its free text replaced by the keys it matches, when fewer than `selective`; else marked common. */
 export async function narrowByTerms(tx: Db, filter: EventFilter, selective: number): Promise<EventFilter> {
-  if (!filter.terms?.length || filter.keys) return filter;
+  if (!filter.terms?.length || filter.keys || filter.termsCommon) return filter;
   const patterns = filter.terms.map(likePattern);
   const [probe] = await tx<{ n: number }[]>`
     SELECT search_probe(${patterns}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
                         ${filter.eventType ?? null}, ${filter.serviceName ?? null}, ${PROBE_ROWS}) AS n`;
-  if (probe!.n >= DENSE_MATCHES) return filter;
+  if (probe!.n >= DENSE_MATCHES) return { ...filter, termsCommon: true };
   const rows = await tx<{ event_id: string; ts: Date }[]>`
     SELECT event_id, ts FROM search_keys(
       ${patterns}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
       ${filter.eventType ?? null}, ${filter.serviceName ?? null}, ${selective})`;
-  if (rows.length >= selective) return filter;
+  if (rows.length >= selective) return { ...filter, termsCommon: true };
   return { ...filter, terms: undefined, keys: { ids: rows.map((r) => r.event_id), timestamps: rows.map((r) => r.ts.toISOString()) } };
 }
 

@@ -209,6 +209,26 @@ describeOnStores("search", (suite) => {
       }
     }, 60_000);
 
+    test("free text resolved once serves the page and its total as the unresolved filter does", async () => {
+      const { app, a, b } = suite.fresh();
+      // 3 events say "needle", 2,100 say "haystack": the newest 2,000 hold no needle, so it is rare.
+      await ingest(app, a.key, withPayloads(Array.from({ length: 2103 }, (_, i) => ({ msg: i < 3 ? "a needle" : "haystack" }))));
+      await ingest(app, b.key, withPayloads([{ msg: "a needle" }]));
+      const store = suite.handle.store;
+      const window = { startTime: new Date(wideWindow().startTime), endTime: new Date(wideWindow().endTime) };
+      const page = { page: 1, limit: 10 };
+      for (const [word, expected] of [["needle", 3], ["haystack", 2100]] as const) {
+        const filter = { tenantId: a.tenant, ...window, terms: [word] };
+        const resolved = await store.resolveSearch(filter);
+        if (word === "needle") expect(resolved.keys?.ids.sort()).toEqual(["p-0", "p-1", "p-2"]);
+        else expect(resolved).toMatchObject({ terms: ["haystack"], termsCommon: true });
+        expect(await store.countEvents(resolved)).toBe(expected);
+        expect(await store.countEvents(filter)).toBe(expected);
+        expect(await store.findEvents(resolved, page)).toEqual(await store.findEvents(filter, page));
+        expect(await store.resolveSearch(resolved)).toBe(resolved);
+      }
+    }, 60_000);
+
     test("total: none skips the count, and a cursor keeps q, where and total", async () => {
       const { app, a } = suite.fresh();
       await ingest(app, a.key, withPayloads(Array.from({ length: 12 }, (_, i) => ({ msg: i % 2 ? "hit" : "miss", n: i }))));
