@@ -10,6 +10,7 @@ import { collectStrings, traceIdOf } from "../events/search.ts";
 import { OtlpTooLargeError } from "./errors.ts";
 import type { ExportRequest } from "./export-request.ts";
 import { fitAttributes, fitPayload } from "./fit-payload.ts";
+import { OVER_BUDGET } from "./value-budget.ts";
 import { cleanString, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
 
 export const UNKNOWN_SERVICE = "unknown_service";
@@ -90,14 +91,26 @@ export function readEnvelope(
 /**
  * Walks the resource → scope → record nesting of an export, handing each
  * record to `visit` with the envelope (resource and scope) it belongs to.
- * Absent levels are empty; malformed ones throw OtlpDecodeError.
+ * A record holding more values than one may is refused undecoded, as the
+ * `eventsOf(raw)` events it would have been (value-budget.ts). Absent levels
+ * are empty; malformed ones throw OtlpDecodeError.
  */
-export function forEachRecord(request: ExportRequest, visit: (envelope: Envelope, record: Record<string, unknown>) => void): void {
+export function forEachRecord(
+  request: ExportRequest,
+  batch: EventBatch,
+  visit: (envelope: Envelope, record: Record<string, unknown>) => void,
+  eventsOf: (raw: unknown) => number = () => 1,
+): void {
   for (const group of request.groups) {
     const resource = readResource(group.resource, group.schemaUrl);
     for (const scope of group.scopes) {
-      const envelope = readEnvelope(resource, scope.scope, scope.schemaUrl);
-      for (const raw of scope.records) visit(envelope, request.record(raw));
+      const refused = group.overBudget ? `resource ${OVER_BUDGET}` : scope.overBudget ? `scope ${OVER_BUDGET}` : undefined;
+      const envelope = refused ? undefined : readEnvelope(resource, scope.scope, scope.schemaUrl);
+      for (const raw of scope.records) {
+        const reason = refused ?? (request.overBudget(raw) ? `record ${OVER_BUDGET}` : undefined);
+        if (reason) batch.reject(reason, eventsOf(raw));
+        else visit(envelope!, request.record(raw));
+      }
     }
   }
 }
@@ -150,9 +163,9 @@ export class EventBatch {
     private readonly retentionDays?: number,
   ) {}
 
-  reject(reason: string): void {
-    this.rejected++;
-    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+  reject(reason: string, count = 1): void {
+    this.rejected += count;
+    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + count);
   }
 
   /**

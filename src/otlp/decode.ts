@@ -7,9 +7,10 @@ import { countRecords, type DecodeResult, type ExportLimits } from "./batch.ts";
 import { OtlpDecodeError, OtlpTooLargeError } from "./errors.ts";
 import { fromJson, fromProtobuf, type ExportRequest, type SignalFields } from "./export-request.ts";
 import { convertLogs, LOG_FIELDS } from "./logs.ts";
-import { convertMetrics, countDataPoints, METRIC_FIELDS } from "./metrics.ts";
-import { LogRecord, MAX_MESSAGE_DEPTH, Metric, ShallowMetric, Span } from "./schema.ts";
+import { convertMetrics, METRIC_FIELDS, METRIC_UNITS, metricEvents } from "./metrics.ts";
+import { LogRecord, MAX_MESSAGE_DEPTH, Metric, Span } from "./schema.ts";
 import { convertTraces, SPAN_FIELDS } from "./traces.ts";
+import { jsonMayExceed, type RecordUnits } from "./value-budget.ts";
 import type protobuf from "protobufjs";
 
 export type OtlpSignal = "traces" | "logs" | "metrics";
@@ -20,15 +21,17 @@ interface SignalCodec {
   /** The record's protobuf message: Span, LogRecord, Metric. */
   recordType: protobuf.Type;
   fields: SignalFields;
-  /** Events one record becomes, when not one (a metric's data points). */
-  perRecord?: (record: Record<string, unknown>) => number;
+  /** Events one record as read becomes, when not one (a metric's data points). */
+  perRecord?: (raw: unknown) => number;
+  /** Parts of a record counted on their own budget (value-budget.ts). */
+  units?: RecordUnits;
   convert: (request: ExportRequest, limits: ExportLimits) => DecodeResult;
 }
 
 const SIGNALS: Record<OtlpSignal, SignalCodec> = {
   traces: { recordType: Span, fields: SPAN_FIELDS, convert: convertTraces },
   logs: { recordType: LogRecord, fields: LOG_FIELDS, convert: convertLogs },
-  metrics: { recordType: Metric, fields: METRIC_FIELDS, perRecord: countDataPoints, convert: convertMetrics },
+  metrics: { recordType: Metric, fields: METRIC_FIELDS, perRecord: metricEvents, units: METRIC_UNITS, convert: convertMetrics },
 };
 
 /**
@@ -52,21 +55,16 @@ export function decodeOtlpRequest(
   encoding: OtlpEncoding,
   limits: ExportLimits = { maxRecords: Infinity, maxEventBytes: Infinity },
 ): DecodeResult {
-  const { recordType, fields, perRecord, convert } = SIGNALS[signal];
+  const { recordType, fields, perRecord, units, convert } = SIGNALS[signal];
   try {
-    const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType) : fromJson(parseJson(body), fields);
-    const records = countRecords(request, perRecord && ((raw) => perRecord(shallowRecord(request, raw, encoding))));
+    const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType, units) : fromJson(parseJson(body), fields, jsonMayExceed(body), units);
+    const records = countRecords(request, perRecord);
     if (records > limits.maxRecords) throw OtlpTooLargeError.records(records, limits.maxRecords);
     return convert(request, limits);
   } catch (err) {
     if (err instanceof OtlpTooLargeError) throw err;
     throw asDecodeError(err, "invalid OTLP request");
   }
-}
-
-/** A record for counting: over protobuf, a view of a metric that leaves its data points undecoded. */
-function shallowRecord(request: ExportRequest, raw: unknown, encoding: OtlpEncoding): Record<string, unknown> {
-  return encoding === "protobuf" ? (ShallowMetric.decode(raw as Buffer) as unknown as Record<string, unknown>) : request.record(raw);
 }
 
 /** A Buffer makes protobufjs use its Buffer reader (native UTF-8 decoding, views for bytes fields). */

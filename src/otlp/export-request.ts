@@ -10,7 +10,8 @@
  * signals (schema.ts, `Shallow*`).
  */
 import { OtlpDecodeError } from "./errors.ts";
-import { ShallowExport, ShallowResourceGroup, ShallowScopeGroup } from "./schema.ts";
+import { InstrumentationScope, Resource, ShallowExport, ShallowResourceGroup, ShallowScopeGroup } from "./schema.ts";
+import { jsonOverBudget, protobufOverBudget, type RecordUnits } from "./value-budget.ts";
 import { list, message } from "./values.ts";
 import type protobuf from "protobufjs";
 
@@ -18,6 +19,8 @@ type Message = Record<string, unknown>;
 
 export interface ScopeGroup {
   scope: Message | null;
+  /** The scope holds more values than one may (value-budget.ts): its records are refused. */
+  overBudget?: true;
   schemaUrl: unknown;
   /** Records as read: objects (JSON) or undecoded bytes (protobuf); see ExportRequest.record. */
   records: readonly unknown[];
@@ -25,6 +28,8 @@ export interface ScopeGroup {
 
 export interface ResourceGroup {
   resource: Message | null;
+  /** The resource holds more values than one may (value-budget.ts): its records are refused. */
+  overBudget?: true;
   schemaUrl: unknown;
   scopes: readonly ScopeGroup[];
 }
@@ -33,6 +38,8 @@ export interface ExportRequest {
   groups: readonly ResourceGroup[];
   /** One record as an object; decodes it when the body is protobuf. */
   record(raw: unknown): Message;
+  /** True when the record holds more values than one may (value-budget.ts); checked before `record`. */
+  overBudget(raw: unknown): boolean;
 }
 
 /** Field names of one signal's three levels in OTLP/JSON, e.g. resourceLogs → scopeLogs → logRecords. */
@@ -42,37 +49,71 @@ export interface SignalFields {
   records: string;
 }
 
-/** A parsed OTLP/JSON body; malformed levels throw OtlpDecodeError. */
-export function fromJson(request: Message, fields: SignalFields): ExportRequest {
+/**
+ * A parsed OTLP/JSON body; malformed levels throw OtlpDecodeError. Records
+ * are counted against the value budget only when the body could hold that
+ * many objects (`mayExceed`, value-budget.ts).
+ */
+export function fromJson(request: Message, fields: SignalFields, mayExceed: boolean, units?: RecordUnits): ExportRequest {
+  const overBudget = mayExceed ? (value: unknown) => jsonOverBudget(value, units) : () => false;
   const groups = list(request[fields.resources], fields.resources).map((r): ResourceGroup => {
     const resources = message<Message>(r, `${fields.resources}[]`) ?? {};
+    const resource = message<Message>(resources.resource, "resource");
     return {
-      resource: message(resources.resource, "resource"),
+      ...(overBudget(resource) ? { resource: null, overBudget: true as const } : { resource }),
       schemaUrl: resources.schemaUrl,
       scopes: list(resources[fields.scopes], fields.scopes).map((s): ScopeGroup => {
         const scopes = message<Message>(s, `${fields.scopes}[]`) ?? {};
-        return { scope: message(scopes.scope, "scope"), schemaUrl: scopes.schemaUrl, records: list(scopes[fields.records], fields.records) };
+        const scope = message<Message>(scopes.scope, "scope");
+        return {
+          ...(overBudget(scope) ? { scope: null, overBudget: true as const } : { scope }),
+          schemaUrl: scopes.schemaUrl,
+          records: list(scopes[fields.records], fields.records),
+        };
       }),
     };
   });
-  return { groups, record: (raw) => message<Message>(raw, `${fields.records}[]`) ?? {} };
+  return {
+    groups,
+    record: (raw) => message<Message>(raw, `${fields.records}[]`) ?? {},
+    overBudget,
+  };
 }
 
 /** A protobuf body: outer levels now, each record (of `recordType`) when asked for. */
-export function fromProtobuf(body: Buffer, recordType: protobuf.Type): ExportRequest {
+export function fromProtobuf(body: Buffer, recordType: protobuf.Type, units?: RecordUnits): ExportRequest {
   const exportRequest = decode<{ groups: Buffer[] }>(ShallowExport, body);
   const groups = exportRequest.groups.map((bytes): ResourceGroup => {
-    const group = decode<{ resource?: Message; scopes: Buffer[]; schemaUrl?: string }>(ShallowResourceGroup, bytes);
+    const group = decode<{ resource?: Buffer; scopes: Buffer[]; schemaUrl?: string }>(ShallowResourceGroup, bytes);
     return {
-      resource: group.resource ?? null,
+      ...withinBudget("resource", Resource, group.resource),
       schemaUrl: group.schemaUrl,
       scopes: group.scopes.map((scopeBytes): ScopeGroup => {
-        const scope = decode<{ scope?: Message; records: Buffer[]; schemaUrl?: string }>(ShallowScopeGroup, scopeBytes);
-        return { scope: scope.scope ?? null, schemaUrl: scope.schemaUrl, records: scope.records };
+        const scope = decode<{ scope?: Buffer; records: Buffer[]; schemaUrl?: string }>(ShallowScopeGroup, scopeBytes);
+        return { ...withinBudget("scope", InstrumentationScope, scope.scope), schemaUrl: scope.schemaUrl, records: scope.records };
       }),
     };
   });
-  return { groups, record: (raw) => decode<Message>(recordType, raw as Buffer) };
+  return {
+    groups,
+    record: (raw) => decode<Message>(recordType, raw as Buffer),
+    overBudget: (raw) => overBudget(recordType, raw as Buffer, units),
+  };
+}
+
+/** A resource or scope decoded, unless it holds more values than one may. */
+function withinBudget<K extends "resource" | "scope">(key: K, type: protobuf.Type, bytes: Buffer | undefined) {
+  if (!bytes) return { [key]: null } as Record<K, null>;
+  if (overBudget(type, bytes)) return { [key]: null, overBudget: true as const } as Record<K, null> & { overBudget: true };
+  return { [key]: decode<Message>(type, bytes) } as Record<K, Message>;
+}
+
+function overBudget(type: protobuf.Type, bytes: Buffer, units?: RecordUnits): boolean {
+  try {
+    return protobufOverBudget(type, bytes, units);
+  } catch {
+    return false; // malformed: decoding it says how
+  }
 }
 
 function decode<T>(type: protobuf.Type, bytes: Buffer): T {

@@ -22,9 +22,7 @@ export const LOG_FIELDS: SignalFields = { resources: "resourceLogs", scopes: "sc
 export function convertLogs(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
   const batch = new EventBatch("log", limits.maxEventBytes, limits.retentionDays);
   const receivedAt: UnixNanos = { ms: Date.now(), subMs: 0 };
-  forEachRecord(request, (envelope, record) =>
-    addLogRecord(batch, envelope, record, receivedAt),
-  );
+  forEachRecord(request, batch, (envelope, record) => addLogRecord(batch, envelope, record, receivedAt));
   return batch.result();
 }
 

@@ -1,7 +1,8 @@
 /** ExportMetricsServiceRequest → one "metric" event per data point. */
 import { EventBatch, forEachRecord, type DecodeResult, type Envelope, type ExportLimits } from "./batch.ts";
 import type { ExportRequest, SignalFields } from "./export-request.ts";
-import { AggregationTemporalityValues } from "./schema.ts";
+import { AggregationTemporalityValues, DataPointTypes, ShallowMetric } from "./schema.ts";
+import type { RecordUnits } from "./value-budget.ts";
 import {
   enumName,
   has,
@@ -40,14 +41,23 @@ export const METRIC_FIELDS: SignalFields = { resources: "resourceMetrics", scope
 
 export function convertMetrics(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
   const batch = new EventBatch("metric", limits.maxEventBytes, limits.retentionDays);
-  forEachRecord(request, (envelope, metric) =>
-    addMetric(batch, envelope, metric),
-  );
+  forEachRecord(request, batch, (envelope, metric) => addMetric(batch, envelope, metric), metricEvents);
   return batch.result();
 }
 
+/** Where a metric's data points are, each counted on its own budget (value-budget.ts). */
+export const METRIC_UNITS: RecordUnits = { types: DataPointTypes, holders: KINDS.map(([field]) => field) };
+
+/**
+ * The events one metric as read (JSON, or protobuf bytes, whose points are
+ * counted without decoding them) becomes.
+ */
+export function metricEvents(raw: unknown): number {
+  return countDataPoints(raw instanceof Uint8Array ? (ShallowMetric.decode(raw) as unknown as Obj) : ((raw ?? {}) as Obj));
+}
+
 /** The events one metric becomes: one per data point (a metric without data is one rejected record). */
-export function countDataPoints(metric: Obj): number {
+function countDataPoints(metric: Obj): number {
   const kind = KINDS.find(([field]) => has(metric, field));
   if (!kind) return 1;
   return list(message<Obj>(metric[kind[0]], `metric.${kind[0]}`)?.dataPoints, "dataPoints").length;

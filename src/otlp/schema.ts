@@ -305,8 +305,9 @@ const descriptor = {
     telemetryvault: {
       nested: {
         ShallowExport: { fields: { groups: rep(1, "bytes") } },
-        ShallowResourceGroup: { fields: { resource: f(1, RESOURCE), scopes: rep(2, "bytes"), schemaUrl: f(3, "string") } },
-        ShallowScopeGroup: { fields: { scope: f(1, SCOPE), records: rep(2, "bytes"), schemaUrl: f(3, "string") } },
+        // Resource and scope too stay bytes until their values are counted (value-budget.ts).
+        ShallowResourceGroup: { fields: { resource: f(1, "bytes"), scopes: rep(2, "bytes"), schemaUrl: f(3, "string") } },
+        ShallowScopeGroup: { fields: { scope: f(1, "bytes"), records: rep(2, "bytes"), schemaUrl: f(3, "string") } },
         // A Metric's data points, counted without decoding them.
         ShallowPoints: { fields: { dataPoints: rep(1, "bytes") } },
         ShallowMetric: {
@@ -354,7 +355,8 @@ function lenientStrings(ns: { nested?: Record<string, any> }): void {
 }
 lenientStrings(descriptor);
 
-const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+// Resolved now: value-budget.ts reads field types before any decode has.
+const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace).resolveAll();
 
 /**
  * Messages nested deeper than this are refused as malformed, over protobuf
@@ -383,10 +385,17 @@ export const RpcStatus = root.lookupType("google.rpc.Status");
 export const Span = root.lookupType("opentelemetry.proto.trace.v1.Span");
 export const LogRecord = root.lookupType("opentelemetry.proto.logs.v1.LogRecord");
 export const Metric = root.lookupType("opentelemetry.proto.metrics.v1.Metric");
+export const Resource = root.lookupType(RESOURCE);
+export const InstrumentationScope = root.lookupType(SCOPE);
 export const ShallowExport = root.lookupType("telemetryvault.ShallowExport");
 export const ShallowResourceGroup = root.lookupType("telemetryvault.ShallowResourceGroup");
 export const ShallowScopeGroup = root.lookupType("telemetryvault.ShallowScopeGroup");
 export const ShallowMetric = root.lookupType("telemetryvault.ShallowMetric");
+export const DataPointTypes: ReadonlySet<protobuf.Type> = new Set(
+  ["NumberDataPoint", "HistogramDataPoint", "ExponentialHistogramDataPoint", "SummaryDataPoint"].map((name) =>
+    root.lookupType(`opentelemetry.proto.metrics.v1.${name}`),
+  ),
+);
 
 /** Enum name → number maps, used to accept enum names in OTLP/JSON. */
 export const SpanKindValues = root.lookupEnum("opentelemetry.proto.trace.v1.Span.SpanKind").values;

@@ -27,9 +27,7 @@ export const SPAN_FIELDS: SignalFields = { resources: "resourceSpans", scopes: "
 
 export function convertTraces(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
   const batch = new EventBatch("trace", limits.maxEventBytes, limits.retentionDays);
-  forEachRecord(request, (envelope, span) =>
-    addSpan(batch, envelope, span),
-  );
+  forEachRecord(request, batch, (envelope, span) => addSpan(batch, envelope, span));
   return batch.result();
 }
 

@@ -8,7 +8,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createMemoryRateLimiter } from "../../src/ratelimit";
-import { ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, RpcStatus } from "../../src/otlp/schema.ts";
+import {
+  ExportLogsServiceRequest,
+  ExportMetricsServiceRequest,
+  ExportMetricsServiceResponse,
+  ExportTraceServiceRequest,
+  ExportTraceServiceResponse,
+  RpcStatus,
+} from "../../src/otlp/schema.ts";
 import { buildApp, freshTenants, openPostgresTestStore, serviceUrl, type StoreHandle } from "../support/harness";
 
 const databaseUrl = serviceUrl("TEST_DATABASE_URL");
@@ -79,6 +86,14 @@ describe.skipIf(!databaseUrl)("OTLP bounds", () => {
     return RpcStatus.toObject(RpcStatus.decode(new Uint8Array(await res.arrayBuffer()))) as { code: number; message: string };
   }
 
+  /** The answer's partial_success, as OTLP/JSON names it ({} when there is none). */
+  async function partialSuccess(res: Response, encoding: "protobuf" | "json", type: typeof ExportTraceServiceResponse) {
+    expect(res.status).toBe(200);
+    const answer: any =
+      encoding === "json" ? await res.json() : type.toObject(type.decode(new Uint8Array(await res.arrayBuffer())), { longs: String });
+    return answer.partialSuccess ?? {};
+  }
+
   for (const encoding of ["protobuf", "json"] as const) {
     test(`${encoding}: more records than MAX_BATCH is 413, counted before conversion; nothing stored`, async () => {
       const { post, stored } = setup({ MAX_BATCH: "50" });
@@ -117,9 +132,9 @@ describe.skipIf(!databaseUrl)("OTLP bounds", () => {
     });
   }
 
-  test("a resource of 100,000 tiny attributes is trimmed in one pass, and a long scope to its cap", async () => {
+  test("a resource of 24,000 tiny attributes is trimmed in one pass, and a long scope to its cap", async () => {
     const { post, stored } = setup();
-    const resource = [kv("service.name", str("checkout")), ...Array.from({ length: 100_000 }, (_, i) => kv(`k${i}`, str("v")))];
+    const resource = [kv("service.name", str("checkout")), ...Array.from({ length: 24_000 }, (_, i) => kv(`k${i}`, str("v")))];
     const request = traces(spans(2), resource);
     (request.resourceSpans[0]!.scopeSpans[0]!.scope as Record<string, unknown>) = { name: "n".repeat(3000), version: "v".repeat(3000) };
     const started = performance.now();
@@ -129,8 +144,45 @@ describe.skipIf(!databaseUrl)("OTLP bounds", () => {
     const [row] = await stored();
     expect(JSON.stringify(row!.payload.resource).length).toBeLessThanOrEqual(8 * 1024);
     expect(JSON.stringify(row!.payload.scope).length).toBeLessThanOrEqual(2 * 1024);
-    expect(row!.payload.resource.truncated.droppedAttributes).toBeGreaterThan(99_000);
+    expect(row!.payload.resource.truncated.droppedAttributes).toBeGreaterThan(23_000);
   });
+
+  for (const encoding of ["protobuf", "json"] as const) {
+    test(`${encoding}: a span, log record, data point, resource or scope of more than 50,000 values is refused undecoded, alone`, async () => {
+      const { post, stored } = setup();
+      // 25,001 attributes are 50,002 values (a KeyValue and an AnyValue each); 24,999 fit.
+      const attributes = (n: number) => Array.from({ length: n }, (_, i) => kv(`a${i}`, str("v")));
+      const list = [...spans(2), { ...spans(3)[2]!, attributes: attributes(25_001) }, { ...spans(4)[3]!, attributes: attributes(24_999) }];
+      const res = await post("traces", encode(ExportTraceServiceRequest, traces(list), encoding), encoding);
+      expect(res.status).toBe(200);
+      const answer = await partialSuccess(res, encoding, ExportTraceServiceResponse);
+      expect(answer).toEqual({ rejectedSpans: "1", errorMessage: "rejected: record holds more than 50000 values (1)" });
+      expect((await stored()).map((r) => r.event_id)).toEqual([1, 2, 4].map((i) => `${hex(i, 32)}-${hex(i, 16)}`));
+
+      // Each data point has its own budget; a metric with one point over it is refused with all its points.
+      const point = (n: number) => ({ timeUnixNano: nowNanos(), asInt: 1, attributes: attributes(n) });
+      const metrics = (points: unknown[]) => ({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: "m", gauge: { dataPoints: points } }] }] }] });
+      const many = await post("metrics", encode(ExportMetricsServiceRequest as never, metrics([point(20_000), point(20_000), point(20_000)]), encoding), encoding);
+      expect(await partialSuccess(many, encoding, ExportMetricsServiceResponse)).toEqual({});
+      const over = await post("metrics", encode(ExportMetricsServiceRequest as never, metrics([point(1), point(25_001)]), encoding), encoding);
+      expect(await partialSuccess(over, encoding, ExportMetricsServiceResponse)).toMatchObject({ rejectedDataPoints: "2" });
+
+      // A resource or scope is copied into every record: over the budget, all its records are refused.
+      const bigResource = [kv("service.name", str("other")), ...attributes(25_001)];
+      const request = { resourceSpans: [...traces(spans(6).slice(5), bigResource).resourceSpans, ...traces(spans(7).slice(6)).resourceSpans] };
+      (request.resourceSpans[1]!.scopeSpans[0]! as any).scope = { name: "s", attributes: attributes(25_001) };
+      request.resourceSpans.push(...traces(spans(8).slice(7)).resourceSpans);
+      const refused = await post("traces", encode(ExportTraceServiceRequest, request, encoding), encoding);
+      expect(await partialSuccess(refused, encoding, ExportTraceServiceResponse)).toEqual({
+        rejectedSpans: "2",
+        errorMessage: "rejected: resource holds more than 50000 values (1); scope holds more than 50000 values (1)",
+      });
+      const ids = (await stored()).map((r) => r.event_id).filter((id) => id.length === 49);
+      expect(ids).toContain(`${hex(8, 32)}-${hex(8, 16)}`);
+      expect(ids).not.toContain(`${hex(6, 32)}-${hex(6, 16)}`);
+      expect(ids).not.toContain(`${hex(7, 32)}-${hex(7, 16)}`);
+    }, 60_000);
+  }
 
   test("log records differing only past the trimming point keep their own ids", async () => {
     const { post, stored } = setup();
