@@ -16,6 +16,7 @@
  * (http/body-budget.ts) keeps the process near the budget's share of them.
  */
 import { ExportTraceServiceRequest } from "../../src/otlp/schema";
+import { MAX_RECORD_VALUES } from "../../src/otlp/value-budget";
 import { rssMiB } from "./procstat";
 import { startBenchServer } from "./server";
 
@@ -34,6 +35,8 @@ export interface LimitCase {
 
 const KEY = "bench-limits-key";
 const MiB = 1024 * 1024;
+/** As many attributes as one record may hold (src/otlp/value-budget.ts: two values each). */
+const BUDGET_ATTRIBUTES = Math.floor(MAX_RECORD_VALUES / 2) - 1;
 const hex = (n: number, length: number) => n.toString(16).padStart(length, "0");
 const kv = (key: string, value: string) => ({ key, value: { stringValue: value } });
 
@@ -77,7 +80,10 @@ export async function runLimits(options: { databaseUrl: string; schema: string; 
   };
   const exportCases: [string, () => Uint8Array, string][] = [
     [`OTLP ${spanCount} spans with attributes up to the body limit (protobuf)`, filling((n) => exportBody([kv("service.name", "a")], spans(spanCount, n, 10), "protobuf"), 10), "application/x-protobuf"],
-    ["OTLP 1 span with attributes up to the body limit (protobuf)", filling((n) => exportBody([kv("service.name", "a")], spans(1, n, 2), "protobuf"), 10_000), "application/x-protobuf"],
+    // The most objects one span may make: attributes up to the value budget (two values each), their
+    // values as long as the body allows. More, tinier attributes are refused before decoding.
+    [`OTLP 1 span with ${BUDGET_ATTRIBUTES} attributes up to the body limit (protobuf)`, filling((n) => exportBody([kv("service.name", "a")], spans(1, BUDGET_ATTRIBUTES, n), "protobuf"), 400), "application/x-protobuf"],
+    ["OTLP 1 span with tiny attributes up to the body limit, over the value budget (protobuf)", filling((n) => exportBody([kv("service.name", "a")], spans(1, n, 2), "protobuf"), 10_000), "application/x-protobuf"],
     [`OTLP 50 KB resource + ${spanCount} tiny spans (protobuf)`, () => exportBody(bigResource, spans(spanCount, 0, 0), "protobuf"), "application/x-protobuf"],
     [`OTLP ${Math.round(spanCount / 3)} spans with attributes up to the body limit (JSON)`, filling((n) => exportBody([kv("service.name", "a")], spans(Math.round(spanCount / 3), n, 10), "json"), 10), "application/json"],
   ];

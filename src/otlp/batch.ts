@@ -4,7 +4,7 @@
  * counts the records that cannot be stored (reported as partial success).
  */
 import type { EventType, NewEvent } from "../events/event-types.ts";
-import { MAX_SERVICE_NAME_LENGTH } from "../events/limits.ts";
+import { MAX_PAYLOAD_BYTES, MAX_SERVICE_NAME_LENGTH } from "../events/limits.ts";
 import { normalizeEvent } from "../events/normalize.ts";
 import { collectStrings, traceIdOf } from "../events/search.ts";
 import { OtlpTooLargeError } from "./errors.ts";
@@ -177,7 +177,8 @@ export class EventBatch {
    */
   add(envelope: Envelope, time: UnixNanos, record: JsonObject, eventId: string | null): void {
     const received = spliceEnvelope(record, envelope);
-    const payload = fitPayload(received);
+    // Trimming reads the record's own objects (the envelope's few KiB parsed), not the text again.
+    const payload = fitPayload(received, MAX_PAYLOAD_BYTES, () => ({ ...record, ...(JSON.parse(`{${envelope.json}}`) as JsonObject) }));
     // Search reads what is stored: a trimmed payload's own strings.
     const strings = payload.json === received ? collectStrings(record, [...envelope.strings]) : collectStrings(JSON.parse(payload.json));
     const normalized = normalizeEvent(

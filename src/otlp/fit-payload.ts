@@ -18,11 +18,16 @@ export interface FittedPayload {
   bytes: number;
 }
 
-/** Returns `json` untouched when it fits (the common case: one length check). */
-export function fitPayload(json: string, limit = MAX_PAYLOAD_BYTES): FittedPayload {
+/**
+ * Returns `json` untouched when it fits (the common case: one length check).
+ * `parsed` gives the same payload as objects, when the caller still has
+ * them: parsing megabytes of text again would double what a large record
+ * holds in memory.
+ */
+export function fitPayload(json: string, limit = MAX_PAYLOAD_BYTES, parsed = () => JSON.parse(json) as JsonObject): FittedPayload {
   const bytes = storedJsonBytes(json);
   if (bytes <= limit) return { json, bytes };
-  return shrink(JSON.parse(json) as JsonObject, limit);
+  return shrink(parsed(), limit);
 }
 
 /**
