@@ -81,6 +81,8 @@ describe.skipIf(!hasChromium)("the explorer when loading fails", () => {
   }, 30_000);
 
   test("a stopped server is shown as unreachable, with nothing stale; Retry works once it is back", async () => {
+    // A fresh window: the test above spent this key's requests, then loaded a view with what came back.
+    await Bun.sleep(WINDOW_MS);
     const page = await app.open({ key: KEY, path });
     expect(await rows(page)).toBe(50);
     await app.server.stop("SIGKILL");
