@@ -1,6 +1,14 @@
 import type { Config } from "../config";
 import { serviceUnavailable } from "./api-error";
 
+/** The process's budget as configured: MAX_BODY_BYTES_IN_FLIGHT, by default twice MAX_BODY_BYTES. */
+export function bodyBudgetFromConfig(config: Pick<Config, "MAX_BODY_BYTES" | "MAX_BODY_BYTES_IN_FLIGHT" | "BODY_QUEUE_TIMEOUT_MS">): BodyBudget {
+  return new BodyBudget(config.MAX_BODY_BYTES_IN_FLIGHT ?? 2 * config.MAX_BODY_BYTES, config.BODY_QUEUE_TIMEOUT_MS);
+}
+
+/** Bodies from this size on are followed by a full garbage collection (see run). */
+const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
+
 /**
  * Bounds the request bodies one process turns into events at once, weighed
  * by their size. Decoding multiplies a body many times over in memory: an
@@ -12,14 +20,6 @@ import { serviceUnavailable } from "./api-error";
  * exporters retry. The process's peak then follows the budget: about
  * (budget / body) times the peak of one body, however many arrive at once.
  */
-/** The process's budget as configured: MAX_BODY_BYTES_IN_FLIGHT, by default twice MAX_BODY_BYTES. */
-export function bodyBudgetFromConfig(config: Pick<Config, "MAX_BODY_BYTES" | "MAX_BODY_BYTES_IN_FLIGHT" | "BODY_QUEUE_TIMEOUT_MS">): BodyBudget {
-  return new BodyBudget(config.MAX_BODY_BYTES_IN_FLIGHT ?? 2 * config.MAX_BODY_BYTES, config.BODY_QUEUE_TIMEOUT_MS);
-}
-
-/** Bodies from this size on are followed by a full garbage collection (see run). */
-const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
-
 export class BodyBudget {
   private inUse = 0;
   private readonly waiters: { weight: number; admit: () => void }[] = [];

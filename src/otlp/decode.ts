@@ -57,7 +57,7 @@ export function decodeOtlpRequest(
 ): DecodeResult {
   const { recordType, fields, perRecord, units, convert } = SIGNALS[signal];
   try {
-    const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType, units) : fromJson(parseJson(body), fields, jsonMayExceed(body), units);
+    const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType, units) : fromJson(parseJson(body), fields, jsonMayExceed(asBuffer(body)), units);
     const records = countRecords(request, perRecord);
     if (records > limits.maxRecords) throw OtlpTooLargeError.records(records, limits.maxRecords);
     return convert(request, limits);

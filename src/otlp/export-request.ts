@@ -55,7 +55,7 @@ export interface SignalFields {
  * many objects (`mayExceed`, value-budget.ts).
  */
 export function fromJson(request: Message, fields: SignalFields, mayExceed: boolean, units?: RecordUnits): ExportRequest {
-  const overBudget = mayExceed ? (value: unknown) => jsonOverBudget(value, units) : () => false;
+  const overBudget = (value: unknown, parts?: RecordUnits) => mayExceed && jsonOverBudget(value, parts);
   const groups = list(request[fields.resources], fields.resources).map((r): ResourceGroup => {
     const resources = message<Message>(r, `${fields.resources}[]`) ?? {};
     const resource = message<Message>(resources.resource, "resource");
@@ -76,7 +76,7 @@ export function fromJson(request: Message, fields: SignalFields, mayExceed: bool
   return {
     groups,
     record: (raw) => message<Message>(raw, `${fields.records}[]`) ?? {},
-    overBudget,
+    overBudget: (raw) => overBudget(raw, units),
   };
 }
 

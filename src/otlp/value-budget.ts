@@ -74,8 +74,7 @@ function countMessages(type: protobuf.Type, reader: protobuf.Reader, end: number
  * cannot (a typical export of 1,000 spans has 30,000), and its records need
  * no count. Native searches, stopping once past the budget.
  */
-export function jsonMayExceed(body: Uint8Array, limit = MAX_RECORD_VALUES): boolean {
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+export function jsonMayExceed(bytes: Buffer, limit = MAX_RECORD_VALUES): boolean {
   let braces = 0;
   for (let at = bytes.indexOf(0x7b); at !== -1; at = bytes.indexOf(0x7b, at + 1)) {
     if (++braces > limit) return true;

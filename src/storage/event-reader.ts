@@ -4,7 +4,7 @@ import type { EventFilter, EventStore, GroupKey } from "./event-store";
 import { SEEK_MIN_OFFSET } from "./offset-seek";
 import { pageOfEvents } from "./page-query";
 import type { TransactionSql } from "postgres";
-import { countTerms, narrowByTerms as narrowed } from "./search-keys";
+import { countTerms, narrowByTerms as narrowed, searchResolved } from "./search-keys";
 import type { TenantScope } from "./tenant-scope";
 import { eventsByKeys, eventsOfTrace } from "./trace-query";
 
@@ -16,7 +16,7 @@ export function createEventReader(scope: TenantScope, options: { selectiveKeys: 
   const narrowByTerms = (tx: TransactionSql, filter: EventFilter) => narrowed(tx, filter, options.selectiveKeys);
   return {
     async resolveSearch(filter) {
-      if (!filter.terms?.length || filter.keys || filter.termsCommon) return filter;
+      if (searchResolved(filter)) return filter;
       return scope.run(filter.tenantId, (tx) => narrowByTerms(tx, filter));
     },
 

@@ -23,10 +23,15 @@ export interface EventKeys {
   timestamps: string[];
 }
 
+/** True when the filter has no free text left to narrow: none, already narrowed to keys, or found common. */
+export function searchResolved(filter: EventFilter): boolean {
+  return !filter.terms?.length || !!filter.keys || !!filter.termsCommon;
+}
+
 /** `filter` with its free text replaced by the keys it matches, when fewer than `selective`; else marked common. */
 export async function narrowByTerms(tx: Db, filter: EventFilter, selective: number): Promise<EventFilter> {
-  if (!filter.terms?.length || filter.keys || filter.termsCommon) return filter;
-  const patterns = filter.terms.map(likePattern);
+  if (searchResolved(filter)) return filter;
+  const patterns = filter.terms!.map(likePattern);
   const [probe] = await tx<{ n: number }[]>`
     SELECT search_probe(${patterns}::text[], ${instant(tx, filter.startTime)}, ${instant(tx, filter.endTime)},
                         ${filter.eventType ?? null}, ${filter.serviceName ?? null}, ${PROBE_ROWS}) AS n`;
