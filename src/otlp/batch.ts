@@ -9,7 +9,8 @@ import { normalizeEvent } from "../events/normalize.ts";
 import { collectStrings, traceIdOf } from "../events/search.ts";
 import { OtlpTooLargeError } from "./errors.ts";
 import type { ExportRequest } from "./export-request.ts";
-import { fitAttributes, fitPayload } from "./fit-payload.ts";
+import { fitAttributes, fitOversized, fitPayload } from "./fit-payload.ts";
+import { jsonLength, writeOpenObject } from "./json-pieces.ts";
 import { OVER_BUDGET } from "./value-budget.ts";
 import { cleanString, readAttributes, readString, truncateString, type JsonObject, type UnixNanos } from "./values.ts";
 
@@ -88,31 +89,55 @@ export function readEnvelope(
   return envelope;
 }
 
+/** An export's events, converted a chunk at a time as the chunks are asked for. */
+export interface ExportConversion {
+  /** Single use. Each chunk holds about `chunkBytes` of payloads (the last fewer); the same errors as decoding. */
+  chunks: Iterable<NewEvent[]>;
+  /** The records not turned into events: complete once `chunks` is exhausted. */
+  rejections(): Rejections;
+}
+
+export interface ConvertOptions {
+  /** A chunk is handed out once its payloads reach this many bytes (default: one chunk). */
+  chunkBytes?: number;
+  /** The events one record as read becomes, for refusing it unconverted (default 1). */
+  eventsOf?: (raw: unknown) => number;
+}
+
 /**
  * Walks the resource → scope → record nesting of an export, handing each
- * record to `visit` with the envelope (resource and scope) it belongs to.
- * A record holding more values than one may is refused undecoded, as the
+ * record to `visit` with the envelope (resource and scope) it belongs to;
+ * `visit` adds its events to `batch`, which hands them out in chunks. A
+ * record holding more values than one may is refused undecoded, as the
  * `eventsOf(raw)` events it would have been (value-budget.ts). Absent levels
  * are empty; malformed ones throw OtlpDecodeError.
+ *
+ * Converting a chunk only when asked for lets the store write each before
+ * the next exists: a 10 MiB export's events never all live at once.
  */
-export function forEachRecord(
+export function convertRecords(
   request: ExportRequest,
   batch: EventBatch,
   visit: (envelope: Envelope, record: Record<string, unknown>) => void,
-  eventsOf: (raw: unknown) => number = () => 1,
-): void {
-  for (const group of request.groups) {
-    const resource = readResource(group.resource, group.schemaUrl);
-    for (const scope of group.scopes) {
-      const refused = group.overBudget ? `resource ${OVER_BUDGET}` : scope.overBudget ? `scope ${OVER_BUDGET}` : undefined;
-      const envelope = refused ? undefined : readEnvelope(resource, scope.scope, scope.schemaUrl);
-      for (const raw of scope.records) {
-        const reason = refused ?? (request.overBudget(raw) ? `record ${OVER_BUDGET}` : undefined);
-        if (reason) batch.reject(reason, eventsOf(raw));
-        else visit(envelope!, request.record(raw));
+  { chunkBytes = Infinity, eventsOf = () => 1 }: ConvertOptions = {},
+): ExportConversion {
+  function* chunks(): Generator<NewEvent[]> {
+    for (const group of request.groups) {
+      const resource = readResource(group.resource, group.schemaUrl);
+      for (const scope of group.scopes) {
+        const refused = group.overBudget ? `resource ${OVER_BUDGET}` : scope.overBudget ? `scope ${OVER_BUDGET}` : undefined;
+        const envelope = refused ? undefined : readEnvelope(resource, scope.scope, scope.schemaUrl);
+        for (const raw of scope.records) {
+          const reason = refused ?? (request.overBudget(raw) ? `record ${OVER_BUDGET}` : undefined);
+          if (reason) batch.reject(reason, eventsOf(raw));
+          else visit(envelope!, request.record(raw));
+          if (batch.pendingBytes >= chunkBytes) yield batch.take();
+        }
       }
     }
+    if (batch.pendingEvents > 0) yield batch.take();
   }
+  return { chunks: chunks(), rejections: () => batch.rejections() };
 }
 
 /**
@@ -141,19 +166,26 @@ export interface ExportLimits {
   retentionDays?: number;
 }
 
-export interface DecodeResult {
-  events: NewEvent[];
+export interface Rejections {
   /** Records (spans, log records, data points) that were not turned into events. */
   rejected: number;
   /** Human summary of why, for ExportXServiceResponse.partial_success.error_message. */
   rejectedMessage: string;
 }
 
-/** Accumulates the events of one request. */
+/** An export converted all at once. */
+export interface DecodeResult extends Rejections {
+  events: NewEvent[];
+}
+
+/** Accumulates the events of one request, handed out in chunks (`take`). */
 export class EventBatch {
-  readonly events: NewEvent[] = [];
+  private events: NewEvent[] = [];
   private rejected = 0;
+  /** Stored bytes of all the events added, taken or not: the export's bound counts them all. */
   private bytes = 0;
+  /** Stored bytes of the events not taken yet. */
+  pendingBytes = 0;
   private readonly reasons = new Map<string, number>();
   private readonly now = Date.now();
 
@@ -176,14 +208,17 @@ export class EventBatch {
    * so two records that differ only in what was cut stay two events.
    */
   add(envelope: Envelope, time: UnixNanos, record: JsonObject, eventId: string | null): void {
-    const received = spliceEnvelope(record, envelope);
     // Trimming reads the record's own objects (the envelope's few KiB parsed), not the text again.
-    const payload = fitPayload(received, MAX_PAYLOAD_BYTES, () => ({ ...record, ...(JSON.parse(`{${envelope.json}}`) as JsonObject) }));
+    const asObjects = () => ({ ...record, ...(JSON.parse(`{${envelope.json}}`) as JsonObject) });
+    // A record whose text is surely over the limit is neither written out nor kept as received.
+    const oversized = jsonLength(record) + envelope.json.length > MAX_PAYLOAD_BYTES;
+    const received = oversized ? undefined : spliceEnvelope(record, envelope);
+    const payload = received === undefined ? fitOversized(asObjects()) : fitPayload(received, MAX_PAYLOAD_BYTES, asObjects);
     // Search reads what is stored: a trimmed payload's own strings.
     const strings = payload.json === received ? collectStrings(record, [...envelope.strings]) : collectStrings(JSON.parse(payload.json));
     const normalized = normalizeEvent(
       {
-        eventId: eventId ?? sha256Hex(envelope.receivedDigest ? `${received}${envelope.receivedDigest}` : received),
+        eventId: eventId ?? receivedHash(record, envelope, received),
         eventType: this.eventType,
         serviceName: envelope.serviceName,
         timestampMs: time.ms,
@@ -198,22 +233,56 @@ export class EventBatch {
     if (normalized.problem) return this.reject(`${normalized.problem.path} ${normalized.problem.message}`);
     this.bytes += payload.bytes;
     if (this.bytes > this.maxEventBytes) throw OtlpTooLargeError.bytes(this.maxEventBytes);
+    this.pendingBytes += payload.bytes;
     this.events.push(normalized.event);
   }
 
-  result(): DecodeResult {
+  get pendingEvents(): number {
+    return this.events.length;
+  }
+
+  /** The events added since the last take. */
+  take(): NewEvent[] {
+    const events = this.events;
+    this.events = [];
+    this.pendingBytes = 0;
+    return events;
+  }
+
+  rejections(): Rejections {
     const parts = [...this.reasons].map(([reason, n]) => `${reason} (${n})`);
-    return {
-      events: this.events,
-      rejected: this.rejected,
-      rejectedMessage: parts.length ? `rejected: ${parts.join("; ")}` : "",
-    };
+    return { rejected: this.rejected, rejectedMessage: parts.length ? `rejected: ${parts.join("; ")}` : "" };
   }
 }
 
+/** The record's payload as received: its members, then the envelope's. */
 function spliceEnvelope(record: JsonObject, envelope: Envelope): string {
   const json = JSON.stringify(record);
   return json.length === 2 ? `{${envelope.json}}` : `${json.slice(0, -1)},${envelope.json}}`;
+}
+
+/**
+ * The content id: a hash of the payload as received (`received`, or written
+ * out piece by piece when it was not kept) and of what trimming the envelope cut.
+ */
+function receivedHash(record: JsonObject, envelope: Envelope, received: string | undefined): string {
+  const hasher = new Bun.CryptoHasher("sha256");
+  if (received !== undefined) {
+    hasher.update(received);
+  } else {
+    let pending = "";
+    const write = (piece: string) => {
+      pending += piece;
+      if (pending.length >= 64 * 1024) {
+        hasher.update(pending);
+        pending = "";
+      }
+    };
+    write(writeOpenObject(record, write) ? `,${envelope.json}}` : `${envelope.json}}`);
+    hasher.update(pending);
+  }
+  if (envelope.receivedDigest) hasher.update(envelope.receivedDigest);
+  return hasher.digest("hex");
 }
 
 function sha256Hex(text: string): string {

@@ -3,7 +3,7 @@
  * any Content-Encoding; it picks the encoding with `encodingFromContentType`.
  */
 import { findTooDeep } from "../events/json-text.ts";
-import { countRecords, type DecodeResult, type ExportLimits } from "./batch.ts";
+import { countRecords, type ConvertOptions, type DecodeResult, type ExportConversion, type ExportLimits } from "./batch.ts";
 import { OtlpDecodeError, OtlpTooLargeError } from "./errors.ts";
 import { fromJson, fromProtobuf, type ExportRequest, type SignalFields } from "./export-request.ts";
 import { convertLogs, LOG_FIELDS } from "./logs.ts";
@@ -12,10 +12,11 @@ import { LogRecord, MAX_MESSAGE_DEPTH, Metric, Span } from "./schema.ts";
 import { convertTraces, SPAN_FIELDS } from "./traces.ts";
 import { jsonMayExceed, type RecordUnits } from "./value-budget.ts";
 import type protobuf from "protobufjs";
+import type { NewEvent } from "../events/event-types.ts";
 
 export type OtlpSignal = "traces" | "logs" | "metrics";
 export type OtlpEncoding = "protobuf" | "json";
-export type { DecodeResult, ExportLimits };
+export type { DecodeResult, ExportConversion, ExportLimits };
 
 interface SignalCodec {
   /** The record's protobuf message: Span, LogRecord, Metric. */
@@ -25,7 +26,7 @@ interface SignalCodec {
   perRecord?: (raw: unknown) => number;
   /** Parts of a record counted on their own budget (value-budget.ts). */
   units?: RecordUnits;
-  convert: (request: ExportRequest, limits: ExportLimits) => DecodeResult;
+  convert: (request: ExportRequest, limits: ExportLimits, options: ConvertOptions) => ExportConversion;
 }
 
 const SIGNALS: Record<OtlpSignal, SignalCodec> = {
@@ -42,25 +43,53 @@ const SIGNALS: Record<OtlpSignal, SignalCodec> = {
 const MAX_JSON_DEPTH = MAX_MESSAGE_DEPTH;
 
 /**
- * Decodes one export request into events plus the count of records that were
- * valid OTLP but cannot be stored (bad ids, missing or far-future times).
- * Those belong in the response's partial_success, not in a 400.
+ * Decodes one export request into events, a chunk of about `chunkBytes` at a
+ * time as its `chunks` are read, plus the count of records that were valid
+ * OTLP but cannot be stored (bad ids, missing or far-future times). Those
+ * belong in the response's partial_success, not in a 400.
+ *
+ * The body is parsed and its `records` (events to be) counted now; each record is converted
+ * when its chunk is asked for, so the errors below come from either.
  * @throws OtlpDecodeError when the body is not a valid export request.
  * @throws OtlpTooLargeError when it holds more records, or would store more
  *   bytes, than `limits` allow; nothing of it is to be stored then.
  */
-export function decodeOtlpRequest(
+export function decodeOtlpExport(
   signal: OtlpSignal,
   body: Uint8Array,
   encoding: OtlpEncoding,
   limits: ExportLimits = { maxRecords: Infinity, maxEventBytes: Infinity },
-): DecodeResult {
+  chunkBytes = Infinity,
+): ExportConversion & { records: number } {
   const { recordType, fields, perRecord, units, convert } = SIGNALS[signal];
-  try {
+  const { conversion, records } = decoding(() => {
     const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType, units) : fromJson(parseJson(body), fields, jsonMayExceed(asBuffer(body)), units);
     const records = countRecords(request, perRecord);
     if (records > limits.maxRecords) throw OtlpTooLargeError.records(records, limits.maxRecords);
-    return convert(request, limits);
+    return { conversion: convert(request, limits, { chunkBytes }), records };
+  });
+  function* chunks(): Generator<NewEvent[]> {
+    const converting = conversion.chunks[Symbol.iterator]();
+    for (;;) {
+      const next = decoding(() => converting.next());
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { chunks: chunks(), rejections: conversion.rejections, records };
+}
+
+/** The whole export at once: its events in one array. */
+export function decodeOtlpRequest(...args: Parameters<typeof decodeOtlpExport>): DecodeResult {
+  const conversion = decodeOtlpExport(...args);
+  const events = [...conversion.chunks].flat();
+  return { events, ...conversion.rejections() };
+}
+
+/** Runs one step of decoding with its failures as OtlpDecodeError (OtlpTooLargeError passes). */
+function decoding<T>(step: () => T): T {
+  try {
+    return step();
   } catch (err) {
     if (err instanceof OtlpTooLargeError) throw err;
     throw asDecodeError(err, "invalid OTLP request");

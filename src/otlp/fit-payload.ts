@@ -5,6 +5,7 @@
  */
 import { MAX_PAYLOAD_BYTES } from "../events/limits.ts";
 import { storedJsonBytes } from "../events/stored-size.ts";
+import { jsonLength } from "./json-pieces.ts";
 import type { JsonObject, JsonValue } from "./values.ts";
 
 const MAX_STRING_AFTER_TRUNCATION = 1024;
@@ -30,6 +31,11 @@ export function fitPayload(json: string, limit = MAX_PAYLOAD_BYTES, parsed = () 
   return shrink(parsed(), limit);
 }
 
+/** A payload known to be over `limit` (its text at least that long), trimmed from its objects. */
+export function fitOversized(payload: JsonObject, limit = MAX_PAYLOAD_BYTES): FittedPayload {
+  return shrink(payload, limit);
+}
+
 /**
  * Two steps, each only if still too large: cut every long string to 1 KiB,
  * then drop whole top-level objects/arrays (attributes, events, body, resource,
@@ -46,6 +52,14 @@ function shrink(payload: JsonObject, limit: number): FittedPayload {
   for (const key of Object.keys(payload)) payload[key] = truncateStrings(payload[key]!, counter);
   note.truncatedStrings = counter.n;
   payload.truncated = note;
+  // While the text is surely too long (stored bytes are never fewer than its
+  // characters), drop by counting: writing megabytes out only to drop them costs as much again.
+  while (jsonLength(payload) > limit) {
+    const largest = largestContainer(payload);
+    if (largest === null) break;
+    delete payload[largest];
+    note.droppedFields.push(largest);
+  }
   let json = JSON.stringify(payload);
   let bytes = storedJsonBytes(json);
   while (bytes > limit) {
@@ -125,7 +139,7 @@ function largestContainer(payload: JsonObject): string | null {
   for (const key of Object.keys(payload)) {
     const v = payload[key];
     if (key === "truncated" || v === null || typeof v !== "object") continue;
-    const size = JSON.stringify(v).length;
+    const size = jsonLength(v);
     if (size > bestSize) {
       best = key;
       bestSize = size;

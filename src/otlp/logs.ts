@@ -1,5 +1,5 @@
 /** ExportLogsServiceRequest → one "log" event per log record. */
-import { EventBatch, forEachRecord, type DecodeResult, type Envelope, type ExportLimits } from "./batch.ts";
+import { convertRecords, EventBatch, type ConvertOptions, type Envelope, type ExportConversion, type ExportLimits } from "./batch.ts";
 import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { SeverityNumberValues } from "./schema.ts";
 import {
@@ -19,11 +19,10 @@ import {
 
 export const LOG_FIELDS: SignalFields = { resources: "resourceLogs", scopes: "scopeLogs", records: "logRecords" };
 
-export function convertLogs(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
+export function convertLogs(request: ExportRequest, limits: Partial<ExportLimits> = {}, options: ConvertOptions = {}): ExportConversion {
   const batch = new EventBatch("log", limits.maxEventBytes, limits.retentionDays);
   const receivedAt: UnixNanos = { ms: Date.now(), subMs: 0 };
-  forEachRecord(request, batch, (envelope, record) => addLogRecord(batch, envelope, record, receivedAt));
-  return batch.result();
+  return convertRecords(request, batch, (envelope, record) => addLogRecord(batch, envelope, record, receivedAt), options);
 }
 
 function addLogRecord(batch: EventBatch, envelope: Envelope, log: Record<string, unknown>, receivedAt: UnixNanos): void {

@@ -1,5 +1,5 @@
 /** ExportMetricsServiceRequest → one "metric" event per data point. */
-import { EventBatch, forEachRecord, type DecodeResult, type Envelope, type ExportLimits } from "./batch.ts";
+import { convertRecords, EventBatch, type ConvertOptions, type Envelope, type ExportConversion, type ExportLimits } from "./batch.ts";
 import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { AggregationTemporalityValues, DataPointTypes, ShallowMetric } from "./schema.ts";
 import type { RecordUnits } from "./value-budget.ts";
@@ -39,10 +39,9 @@ const KINDS: ReadonlyArray<[field: string, type: string, readPoint: PointReader]
 
 export const METRIC_FIELDS: SignalFields = { resources: "resourceMetrics", scopes: "scopeMetrics", records: "metrics" };
 
-export function convertMetrics(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
+export function convertMetrics(request: ExportRequest, limits: Partial<ExportLimits> = {}, options: ConvertOptions = {}): ExportConversion {
   const batch = new EventBatch("metric", limits.maxEventBytes, limits.retentionDays);
-  forEachRecord(request, batch, (envelope, metric) => addMetric(batch, envelope, metric), metricEvents);
-  return batch.result();
+  return convertRecords(request, batch, (envelope, metric) => addMetric(batch, envelope, metric), { ...options, eventsOf: metricEvents });
 }
 
 /** Where a metric's data points are, each counted on its own budget (value-budget.ts). */

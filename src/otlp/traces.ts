@@ -1,5 +1,5 @@
 /** ExportTraceServiceRequest → one "trace" event per span. */
-import { EventBatch, forEachRecord, type DecodeResult, type Envelope, type ExportLimits } from "./batch.ts";
+import { convertRecords, EventBatch, type ConvertOptions, type Envelope, type ExportConversion, type ExportLimits } from "./batch.ts";
 import type { ExportRequest, SignalFields } from "./export-request.ts";
 import { SpanKindValues, StatusCodeValues } from "./schema.ts";
 import {
@@ -25,10 +25,9 @@ const STATUS_NAMES = ["unset", "ok", "error"];
 
 export const SPAN_FIELDS: SignalFields = { resources: "resourceSpans", scopes: "scopeSpans", records: "spans" };
 
-export function convertTraces(request: ExportRequest, limits: Partial<ExportLimits> = {}): DecodeResult {
+export function convertTraces(request: ExportRequest, limits: Partial<ExportLimits> = {}, options: ConvertOptions = {}): ExportConversion {
   const batch = new EventBatch("trace", limits.maxEventBytes, limits.retentionDays);
-  forEachRecord(request, batch, (envelope, span) => addSpan(batch, envelope, span));
-  return batch.result();
+  return convertRecords(request, batch, (envelope, span) => addSpan(batch, envelope, span), options);
 }
 
 function addSpan(batch: EventBatch, envelope: Envelope, span: Record<string, unknown>): void {

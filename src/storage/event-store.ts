@@ -103,6 +103,12 @@ export interface EventStore {
   /** Stores events for one tenant in one transaction; resolves only after commit. */
   ingest(tenantId: string, events: NewEvent[]): Promise<IngestResult>;
   /**
+   * The same for events handed over in chunks: one transaction, each chunk
+   * asked for once the one before is written, so a large batch's events need
+   * not all be in memory at once. Whatever the chunks throw rolls it back.
+   */
+  ingestChunks(tenantId: string, chunks: Iterable<NewEvent[]>): Promise<IngestResult>;
+  /**
    * The filter with its free text resolved: narrowed to the keys of the
    * events it matches, or its terms marked common. A page and its total
    * given the resolved filter search once between them; a read given an

@@ -4,7 +4,7 @@ import { translateStorageError } from "./errors";
 import type { NewEvent } from "../events/event-types";
 import type { IngestResult } from "./event-store";
 import { GroupCommitter } from "./group-commit";
-import { identity, writeRows, type WrittenRows } from "./write-sql";
+import { identity, writeChunks, writeRows, type WrittenRows } from "./write-sql";
 
 /** Requests this small share transactions (group commit); larger ones get their own. */
 const GROUP_COMMIT_MAX_REQUEST_EVENTS = 100;
@@ -24,6 +24,8 @@ export interface EventWriterOptions {
 export interface EventWriter {
   /** Stores events for one tenant, all or nothing; resolves only after commit. */
   ingest(tenantId: string, events: NewEvent[]): Promise<IngestResult>;
+  /** The same for events handed over in chunks, each asked for once the one before is written. */
+  ingestChunks(tenantId: string, chunks: Iterable<NewEvent[]>): Promise<IngestResult>;
 }
 
 /**
@@ -37,12 +39,8 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   const { sql, gate, appRole, acquireTimeoutMs } = options;
   const batchGate = new ConnectionGate(Math.min(options.writeConcurrency, options.poolMax), acquireTimeoutMs);
 
-  /** Rows sorted by identity, so concurrent overlapping batches lock them in one order and cannot deadlock. */
   async function write(tenantId: string, unique: NewEvent[], offered: number, deadline?: number): Promise<WrittenRows> {
-    const rows = unique
-      .map((event) => ({ event, key: identity(event.eventId, event.timestamp) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map(({ event }) => event);
+    const rows = sortedByIdentity(unique);
     try {
       return await gate.run(() => writeRows(sql, tenantId, appRole, rows, offered), deadline);
     } catch (error) {
@@ -61,19 +59,81 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
     maxQueued: Math.max(4096, options.poolMax * 256),
   });
 
-  return {
-    async ingest(tenantId, events) {
-      if (events.length <= GROUP_COMMIT_MAX_REQUEST_EVENTS) return groupCommitter.submit(tenantId, events);
-      // The first occurrence of an event wins; later ones are duplicates.
-      const unique = new Map<string, NewEvent>();
-      for (const event of events) {
-        const key = identity(event.eventId, event.timestamp);
-        if (!unique.has(key)) unique.set(key, event);
+  async function ingest(tenantId: string, events: NewEvent[]): Promise<IngestResult> {
+    if (events.length <= GROUP_COMMIT_MAX_REQUEST_EVENTS) return groupCommitter.submit(tenantId, events);
+    const unique = firstOccurrences(events);
+    // One wait budget for both gates.
+    const deadline = Date.now() + acquireTimeoutMs;
+    const written = await batchGate.run(() => write(tenantId, unique, events.length, deadline), deadline);
+    return result(written, events.length);
+  }
+
+  /**
+   * One transaction for all chunks, the first two taken before it starts:
+   * an export of one chunk is an ordinary batch (group commit included).
+   * Each chunk is sorted on its own, so two streams sharing events in
+   * different orders can deadlock; PostgreSQL then fails one, a 503 its
+   * client retries.
+   */
+  async function ingestChunks(tenantId: string, chunks: Iterable<NewEvent[]>): Promise<IngestResult> {
+    const source = chunks[Symbol.iterator]();
+    const taken = take(source, 2);
+    if (taken.length < 2) return ingest(tenantId, taken[0] ?? []);
+    let offered = 0;
+    const prepared = (function* () {
+      for (const chunk of resumed(taken, source)) {
+        offered += chunk.length;
+        yield sortedByIdentity(firstOccurrences(chunk));
       }
-      // One wait budget for both gates.
-      const deadline = Date.now() + acquireTimeoutMs;
-      const { identities, receivedAt } = await batchGate.run(() => write(tenantId, [...unique.values()], events.length, deadline), deadline);
-      return { ingested: identities.length, duplicates: events.length - identities.length, committed: { identities: new Set(identities), receivedAt } };
-    },
-  };
+    })();
+    const deadline = Date.now() + acquireTimeoutMs;
+    const written = await batchGate.run(async () => {
+      try {
+        return await gate.run(() => writeChunks(sql, tenantId, appRole, prepared, () => offered), deadline);
+      } catch (error) {
+        translateStorageError(error);
+      }
+    }, deadline);
+    return result(written, offered);
+  }
+
+  return { ingest, ingestChunks };
+}
+
+/** Up to `count` items from the iterator. */
+function take<T>(source: Iterator<T>, count: number): T[] {
+  const taken: T[] = [];
+  for (let next = source.next(); !next.done; next = source.next()) {
+    taken.push(next.value);
+    if (taken.length === count) break;
+  }
+  return taken;
+}
+
+/** The items taken, then the rest of the iterator; each taken item is let go as it is handed out. */
+function* resumed<T>(taken: T[], rest: Iterator<T>): Generator<T> {
+  while (taken.length > 0) yield taken.shift()!;
+  for (let next = rest.next(); !next.done; next = rest.next()) yield next.value;
+}
+
+/** The first occurrence of each identity; later ones are duplicates. */
+function firstOccurrences(events: NewEvent[]): NewEvent[] {
+  const unique = new Map<string, NewEvent>();
+  for (const event of events) {
+    const key = identity(event.eventId, event.timestamp);
+    if (!unique.has(key)) unique.set(key, event);
+  }
+  return [...unique.values()];
+}
+
+/** Sorted by identity, so concurrent overlapping batches lock rows in one order and cannot deadlock. */
+function sortedByIdentity(events: NewEvent[]): NewEvent[] {
+  return events
+    .map((event) => ({ event, key: identity(event.eventId, event.timestamp) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ event }) => event);
+}
+
+function result({ identities, receivedAt }: WrittenRows, offered: number): IngestResult {
+  return { ingested: identities.length, duplicates: offered - identities.length, committed: { identities: new Set(identities), receivedAt } };
 }

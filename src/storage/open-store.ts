@@ -148,6 +148,7 @@ function startingStore(ready: Promise<PostgresEventStore>, about: { kind: string
     ...about,
     migration,
     ingest: (tenantId, events) => Promise.resolve().then(() => current().ingest(tenantId, events)),
+    ingestChunks: (tenantId, chunks) => Promise.resolve().then(() => current().ingestChunks(tenantId, chunks)),
     resolveSearch: (filter) => Promise.resolve().then(() => current().resolveSearch(filter)),
     findEvents: (filter, page) => Promise.resolve().then(() => current().findEvents(filter, page)),
     countEvents: (filter) => Promise.resolve().then(() => current().countEvents(filter)),

@@ -49,6 +49,7 @@ export function createPostgresEventStore(options: PostgresStoreOptions): Postgre
     kind,
     sql,
     ingest: writer.ingest,
+    ingestChunks: writer.ingestChunks,
     ...reader,
     poolStats: () => gate.stats,
     withTenant: scope.run,

@@ -47,6 +47,12 @@ export function identity(eventId: string, timestamp: string): string {
   return `${eventId}\u0000${timestamp}`;
 }
 
+/** The event id and timestamp an identity was made of (ids hold no NUL). */
+export function identityParts(key: string): { eventId: string; timestamp: string } {
+  const at = key.indexOf("\u0000");
+  return { eventId: key.slice(0, at), timestamp: key.slice(at + 1) };
+}
+
 /**
  * Payload bytes one write statement carries at most. The driver copies a
  * statement's parameters several times on its way to the socket; a batch
@@ -74,12 +80,27 @@ export async function writeRows(sql: Sql, tenantId: string, appRole: string | un
       receivedAt: inserted[0]?.received_at ?? new Date(),
     };
   }
+  return writeChunks(sql, tenantId, appRole, chunks, () => offered);
+}
+
+/**
+ * Chunks of rows, each unique by identity and sorted by it, in one
+ * transaction: insert_events per chunk as the iterable hands it over, then
+ * count_events and record_usage once. A row an earlier chunk inserted is a
+ * duplicate in a later one (its insert conflicts). `offered` is read after
+ * the last chunk. Whatever the iterable throws rolls it all back.
+ */
+export async function writeChunks(sql: Sql, tenantId: string, appRole: string | undefined, chunks: Iterable<NewEvent[]>, offered: () => number): Promise<WrittenRows> {
   return (await sql.begin(async (tx) => {
     const inserted: InsertedRow[] = [];
-    for (const chunk of chunks) inserted.push(...(await insertChunk(tx, tenantId, appRole, toColumns(chunk))));
+    for (const chunk of chunks) {
+      for (const part of chunkByBytes(chunk, WRITE_CHUNK_BYTES)) {
+        if (part.length > 0) inserted.push(...(await insertChunk(tx, tenantId, appRole, toColumns(part))));
+      }
+    }
     if (inserted.length > 0) await countInserted(tx, tenantId, appRole, inserted);
     const bytes = inserted.reduce((sum, r) => sum + r.payload_size, 0);
-    const [usage] = await tx<{ now: Date }[]>`SELECT record_usage(${tenantId}, ${appRole ?? null}, ${inserted.length}, ${offered - inserted.length}, ${bytes}), now()`;
+    const [usage] = await tx<{ now: Date }[]>`SELECT record_usage(${tenantId}, ${appRole ?? null}, ${inserted.length}, ${offered() - inserted.length}, ${bytes}), now()`;
     return { identities: inserted.map((r) => identity(r.event_id, r.iso)), receivedAt: usage!.now };
   })) as WrittenRows;
 }

@@ -1,6 +1,7 @@
 import type { NewEvent, StoredEvent } from "../events/event-types";
 import type { Committed } from "../storage/event-store";
-import { identity } from "../storage/write-sql";
+import { identity, identityParts } from "../storage/write-sql";
+import type { EventKey } from "./tail-log";
 
 /** The events of a request that its commit inserted, as a query would return them. */
 export function committedEvents(events: NewEvent[], committed: Committed): StoredEvent[] {
@@ -22,4 +23,9 @@ export function committedEvents(events: NewEvent[], committed: Committed): Store
     });
   }
   return stored;
+}
+
+/** The keys of the events a commit inserted, when the request did not keep the events themselves. */
+export function committedKeys(committed: Committed): { keys: EventKey[] } {
+  return { keys: [...committed.identities].map(identityParts) };
 }

@@ -8,13 +8,16 @@ import type { EventKey, TailLog } from "./tail-log";
  * time in the order their commits finished, so a tail sees each replica's
  * batches in commit order. A tenant nobody tails costs one cached lookup.
  */
+/** Committed events, or only their keys when the request did not keep them (tails read those from PostgreSQL). */
+export type CommittedBatch = StoredEvent[] | { keys: EventKey[] };
+
 export interface TailPublisher {
   /**
    * `count` events just committed for the tenant (duplicates left out),
    * built by `committed` only if someone tails the tenant. For a tenant known
    * to be untailed nothing is kept, so a request's events do not outlive it.
    */
-  publish(tenantId: string, count: number, committed: () => StoredEvent[]): void;
+  publish(tenantId: string, count: number, committed: () => CommittedBatch): void;
   /** Forget a cached "nobody tails this tenant" (a tail just opened somewhere). */
   tenantOpened(tenantId: string): void;
   /** Resolves once everything handed over so far went out (or was given up). */
@@ -40,7 +43,7 @@ export function createTailPublisher(options: TailPublisherOptions): TailPublishe
   const maxEntryBytes = options.maxEntryBytes ?? 1024 * 1024;
   const maxQueued = options.maxQueued ?? 10_000;
   const liveCache = new Map<string, { live: boolean; until: number }>();
-  const queue: { tenantId: string; count: number; committed: () => StoredEvent[] }[] = [];
+  const queue: { tenantId: string; count: number; committed: () => CommittedBatch }[] = [];
   /** Per tenant, events committed but not appended (the log failed); reported as lost once it answers again. */
   const lost = new Map<string, number>();
   let draining: Promise<void> | undefined;
@@ -59,18 +62,18 @@ export function createTailPublisher(options: TailPublisherOptions): TailPublishe
     return live;
   }
 
-  async function send(tenantId: string, committed: () => StoredEvent[]) {
+  async function send(tenantId: string, committed: () => CommittedBatch) {
     if (!(await isLive(tenantId))) return;
-    const events = committed();
-    if (events.length === 0) return;
+    const batch = committed();
+    if ((Array.isArray(batch) ? batch : batch.keys).length === 0) return;
     const missed = lost.get(tenantId);
     if (missed) {
       await log.append(tenantId, { lost: missed });
       lost.delete(tenantId);
     }
-    const json = JSON.stringify(events);
-    if (json.length <= maxEntryBytes) await log.append(tenantId, { events });
-    else await log.append(tenantId, { keys: events.map((e): EventKey => ({ eventId: e.eventId, timestamp: e.timestamp })) });
+    if (!Array.isArray(batch)) await log.append(tenantId, batch);
+    else if (JSON.stringify(batch).length <= maxEntryBytes) await log.append(tenantId, { events: batch });
+    else await log.append(tenantId, { keys: batch.map((e): EventKey => ({ eventId: e.eventId, timestamp: e.timestamp })) });
   }
 
   async function drain() {
