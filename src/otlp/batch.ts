@@ -118,24 +118,46 @@ export interface ConvertOptions {
 export function convertRecords(
   request: ExportRequest,
   batch: EventBatch,
-  visit: (envelope: Envelope, record: Record<string, unknown>) => void,
+  visit: (batch: EventBatch, envelope: Envelope, record: Record<string, unknown>) => void,
   { chunkBytes = Infinity, eventsOf = () => 1 }: ConvertOptions = {},
 ): ExportConversion {
-  function* chunks(): Generator<NewEvent[]> {
-    for (const group of request.groups) {
-      const resource = readResource(group.resource, group.schemaUrl);
-      for (const scope of group.scopes) {
-        const refused = group.overBudget ? `resource ${OVER_BUDGET}` : scope.overBudget ? `scope ${OVER_BUDGET}` : undefined;
-        const envelope = refused ? undefined : readEnvelope(resource, scope.scope, scope.schemaUrl);
-        for (const raw of scope.records) {
-          const reason = refused ?? (request.overBudget(raw) ? `record ${OVER_BUDGET}` : undefined);
-          if (reason) batch.reject(reason, eventsOf(raw));
-          else visit(envelope!, request.record(raw));
-          if (batch.pendingBytes >= chunkBytes) yield batch.take();
-        }
+  interface ScopeRecords {
+    records: readonly unknown[];
+    envelope?: Envelope;
+    refused?: string;
+  }
+
+  function* walk(scopes: ScopeRecords[], into: EventBatch, chunkBytes: number): Generator<NewEvent[]> {
+    for (const { records, envelope, refused } of scopes) {
+      for (const raw of records) {
+        const reason = refused ?? (request.overBudget(raw) ? `record ${OVER_BUDGET}` : undefined);
+        if (reason) into.reject(reason, eventsOf(raw));
+        else visit(into, envelope!, request.record(raw));
+        if (into.pendingBytes >= chunkBytes) yield into.take();
       }
     }
-    if (batch.pendingEvents > 0) yield batch.take();
+    if (into.pendingEvents > 0) yield into.take();
+  }
+
+  function* chunks(): Generator<NewEvent[]> {
+    const scopes = request.groups.flatMap((group) => {
+      const resource = readResource(group.resource, group.schemaUrl);
+      return group.scopes.map((scope): ScopeRecords => {
+        const refused = group.overBudget ? `resource ${OVER_BUDGET}` : scope.overBudget ? `scope ${OVER_BUDGET}` : undefined;
+        return refused ? { records: scope.records, refused } : { records: scope.records, envelope: readEnvelope(resource, scope.scope, scope.schemaUrl) };
+      });
+    });
+    // Every event carries a copy of its resource and scope. When the copies alone
+    // could pass the export's byte bound, the export is first converted and thrown
+    // away, its bound checked: else a small body could make the database write, and
+    // roll back, twice MAX_BODY_BYTES before the bound was found passed.
+    const copies = scopes.reduce((sum, { records, envelope }) => sum + (envelope ? records.length * envelope.json.length : 0), 0);
+    if (copies > batch.maxEventBytes) {
+      for (const _ of walk(scopes, batch.counterpart(), 0)) {
+        // Each event dropped as made: walking is for the bound, which throws when passed.
+      }
+    }
+    yield* walk(scopes, batch, chunkBytes);
   }
   return { chunks: chunks(), rejections: () => batch.rejections() };
 }
@@ -187,13 +209,18 @@ export class EventBatch {
   /** Stored bytes of the events not taken yet. */
   pendingBytes = 0;
   private readonly reasons = new Map<string, number>();
-  private readonly now = Date.now();
 
   constructor(
     private readonly eventType: EventType,
-    private readonly maxEventBytes = Infinity,
+    readonly maxEventBytes = Infinity,
     private readonly retentionDays?: number,
+    private readonly now = Date.now(),
   ) {}
+
+  /** An empty batch judging events as this one does (same bounds, same clock). */
+  counterpart(): EventBatch {
+    return new EventBatch(this.eventType, this.maxEventBytes, this.retentionDays, this.now);
+  }
 
   reject(reason: string, count = 1): void {
     this.rejected += count;

@@ -6,6 +6,7 @@ import { findTooDeep } from "../events/json-text.ts";
 import { countRecords, type ConvertOptions, type DecodeResult, type ExportConversion, type ExportLimits } from "./batch.ts";
 import { OtlpDecodeError, OtlpTooLargeError } from "./errors.ts";
 import { fromJson, fromProtobuf, type ExportRequest, type SignalFields } from "./export-request.ts";
+import { parseSkeleton, type JsonSkeleton } from "./json-skeleton.ts";
 import { convertLogs, LOG_FIELDS } from "./logs.ts";
 import { convertMetrics, METRIC_FIELDS, METRIC_UNITS, metricEvents } from "./metrics.ts";
 import { LogRecord, MAX_MESSAGE_DEPTH, Metric, Span } from "./schema.ts";
@@ -63,7 +64,7 @@ export function decodeOtlpExport(
 ): ExportConversion & { records: number } {
   const { recordType, fields, perRecord, units, convert } = SIGNALS[signal];
   const { conversion, records } = decoding(() => {
-    const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType, units) : fromJson(parseJson(body), fields, jsonMayExceed(asBuffer(body)), units);
+    const request = encoding === "protobuf" ? fromProtobuf(asBuffer(body), recordType, units) : jsonRequest(body, fields, units, !perRecord);
     const records = countRecords(request, perRecord);
     if (records > limits.maxRecords) throw OtlpTooLargeError.records(records, limits.maxRecords);
     return { conversion: convert(request, limits, { chunkBytes }), records };
@@ -103,21 +104,28 @@ function asBuffer(body: Uint8Array): Buffer {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function parseJson(body: Uint8Array): Record<string, unknown> {
+/**
+ * An OTLP/JSON body. With `cutRecords` its records are left as text until
+ * converted (json-skeleton.ts); a metric's must be parsed to count its data
+ * points beforehand, so metrics bodies are parsed whole.
+ */
+function jsonRequest(body: Uint8Array, fields: SignalFields, units: RecordUnits | undefined, cutRecords: boolean): ExportRequest {
   let value: unknown;
+  let skeleton: JsonSkeleton | undefined;
   try {
     const text = utf8.decode(body);
     if (findTooDeep(text, MAX_JSON_DEPTH, "single") !== undefined) {
       throw new OtlpDecodeError(`invalid JSON body: nested deeper than ${MAX_JSON_DEPTH} levels`);
     }
-    value = JSON.parse(text);
+    skeleton = cutRecords ? parseSkeleton(text, fields) : undefined;
+    value = skeleton ? skeleton.request : JSON.parse(text);
   } catch (err) {
     throw asDecodeError(err, "invalid JSON body");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new OtlpDecodeError("invalid JSON body: expected an object");
   }
-  return value as Record<string, unknown>;
+  return fromJson(value as Record<string, unknown>, fields, jsonMayExceed(asBuffer(body)), units, skeleton?.records);
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { OtlpDecodeError } from "./errors.ts";
 import { InstrumentationScope, Resource, ShallowExport, ShallowResourceGroup, ShallowScopeGroup } from "./schema.ts";
-import { jsonOverBudget, protobufOverBudget, type RecordUnits } from "./value-budget.ts";
+import { jsonOverBudget, protobufOverBudget, textMayExceed, type RecordUnits } from "./value-budget.ts";
 import { list, message } from "./values.ts";
 import type protobuf from "protobufjs";
 
@@ -52,10 +52,13 @@ export interface SignalFields {
 /**
  * A parsed OTLP/JSON body; malformed levels throw OtlpDecodeError. Records
  * are counted against the value budget only when the body could hold that
- * many objects (`mayExceed`, value-budget.ts).
+ * many objects (`mayExceed`, value-budget.ts). With `recordTexts` the body is
+ * a skeleton (json-skeleton.ts): its records are indexes into them, each
+ * parsed when it is converted.
  */
-export function fromJson(request: Message, fields: SignalFields, mayExceed: boolean, units?: RecordUnits): ExportRequest {
+export function fromJson(request: Message, fields: SignalFields, mayExceed: boolean, units?: RecordUnits, recordTexts?: string[]): ExportRequest {
   const overBudget = (value: unknown, parts?: RecordUnits) => mayExceed && jsonOverBudget(value, parts);
+  const parsed = (raw: unknown) => (recordTexts ? (JSON.parse(recordTexts[raw as number]!) as unknown) : raw);
   const groups = list(request[fields.resources], fields.resources).map((r): ResourceGroup => {
     const resources = message<Message>(r, `${fields.resources}[]`) ?? {};
     const resource = message<Message>(resources.resource, "resource");
@@ -75,8 +78,9 @@ export function fromJson(request: Message, fields: SignalFields, mayExceed: bool
   });
   return {
     groups,
-    record: (raw) => message<Message>(raw, `${fields.records}[]`) ?? {},
-    overBudget: (raw) => overBudget(raw, units),
+    record: (raw) => message<Message>(parsed(raw), `${fields.records}[]`) ?? {},
+    // A record's text with no more braces than the budget holds no more objects: parsed once, when converted.
+    overBudget: (raw) => mayExceed && (!recordTexts || textMayExceed(recordTexts[raw as number]!)) && jsonOverBudget(parsed(raw), units),
   };
 }
 

@@ -22,7 +22,7 @@ export const LOG_FIELDS: SignalFields = { resources: "resourceLogs", scopes: "sc
 export function convertLogs(request: ExportRequest, limits: Partial<ExportLimits> = {}, options: ConvertOptions = {}): ExportConversion {
   const batch = new EventBatch("log", limits.maxEventBytes, limits.retentionDays);
   const receivedAt: UnixNanos = { ms: Date.now(), subMs: 0 };
-  return convertRecords(request, batch, (envelope, record) => addLogRecord(batch, envelope, record, receivedAt), options);
+  return convertRecords(request, batch, (into, envelope, record) => addLogRecord(into, envelope, record, receivedAt), options);
 }
 
 function addLogRecord(batch: EventBatch, envelope: Envelope, log: Record<string, unknown>, receivedAt: UnixNanos): void {

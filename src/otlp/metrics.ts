@@ -41,7 +41,7 @@ export const METRIC_FIELDS: SignalFields = { resources: "resourceMetrics", scope
 
 export function convertMetrics(request: ExportRequest, limits: Partial<ExportLimits> = {}, options: ConvertOptions = {}): ExportConversion {
   const batch = new EventBatch("metric", limits.maxEventBytes, limits.retentionDays);
-  return convertRecords(request, batch, (envelope, metric) => addMetric(batch, envelope, metric), { ...options, eventsOf: metricEvents });
+  return convertRecords(request, batch, (into, envelope, metric) => addMetric(into, envelope, metric), { ...options, eventsOf: metricEvents });
 }
 
 /** Where a metric's data points are, each counted on its own budget (value-budget.ts). */

@@ -27,7 +27,7 @@ export const SPAN_FIELDS: SignalFields = { resources: "resourceSpans", scopes: "
 
 export function convertTraces(request: ExportRequest, limits: Partial<ExportLimits> = {}, options: ConvertOptions = {}): ExportConversion {
   const batch = new EventBatch("trace", limits.maxEventBytes, limits.retentionDays);
-  return convertRecords(request, batch, (envelope, span) => addSpan(batch, envelope, span), options);
+  return convertRecords(request, batch, (into, envelope, span) => addSpan(into, envelope, span), options);
 }
 
 function addSpan(batch: EventBatch, envelope: Envelope, span: Record<string, unknown>): void {

@@ -82,6 +82,15 @@ export function jsonMayExceed(bytes: Buffer, limit = MAX_RECORD_VALUES): boolean
   return false;
 }
 
+/** The same bound over one record's JSON text. */
+export function textMayExceed(text: string, limit = MAX_RECORD_VALUES): boolean {
+  let braces = 0;
+  for (let at = text.indexOf("{"); at !== -1; at = text.indexOf("{", at + 1)) {
+    if (++braces > limit) return true;
+  }
+  return false;
+}
+
 /** The same count over a parsed OTLP/JSON record. */
 export function jsonOverBudget(record: unknown, units: RecordUnits = NO_UNITS, limit = MAX_RECORD_VALUES): boolean {
   if (!isObject(record)) return false;

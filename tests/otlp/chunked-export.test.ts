@@ -6,7 +6,7 @@
  * through app.request().
  */
 import { afterAll, expect, test } from "bun:test";
-import { ExportTraceServiceRequest } from "../../src/otlp/schema.ts";
+import { ExportTraceServiceRequest, RpcStatus } from "../../src/otlp/schema.ts";
 import { createLiveTail, type LiveTail } from "../../src/tail/live-tail";
 import { buildApp, freshTenants, postJson, wideWindow, type TestApp } from "../support/harness";
 import { SseReader } from "../support/sse";
@@ -15,15 +15,16 @@ import { describeOnStores } from "../support/store-suite";
 const hex = (n: number, length: number) => n.toString(16).padStart(length, "0");
 const TIME = String(BigInt(Date.now() - 60_000) * 1_000_000n);
 
-/** `count` spans of about 1 KiB each as stored; `repeatFirst` sends the first one again at the end. */
-function exportOf(count: number, options: { repeatFirst?: boolean; resourceBytes?: number } = {}): Uint8Array {
+/** `count` spans of about 1 KiB each as stored (`textBytes` of it an attribute); `repeatFirst` sends the first one again at the end. */
+function exportOf(count: number, options: { repeatFirst?: boolean; resourceBytes?: number; textBytes?: number } = {}): Uint8Array {
+  const textBytes = options.textBytes ?? 900;
   const spans = Array.from({ length: count }, (_, i) => ({
     traceId: Buffer.from(hex(i + 1, 32), "hex"),
     spanId: Buffer.from(hex(i + 1, 16), "hex"),
     name: `op ${i}`,
     startTimeUnixNano: TIME,
     endTimeUnixNano: TIME,
-    attributes: [{ key: "text", value: { stringValue: `${i} `.padEnd(900, "x") } }],
+    attributes: textBytes > 0 ? [{ key: "text", value: { stringValue: `${i} `.padEnd(textBytes, "x") } }] : [],
   }));
   if (options.repeatFirst) spans.push(spans[0]!);
   const resource = [
@@ -70,15 +71,18 @@ describeOnStores("OTLP exports written in chunks", (suite) => {
     expect(await totals(app, b.key)).toEqual({ total: 0, events: 0, duplicates: 0 });
   }, 60_000);
 
-  test("an export found over its byte budget after chunks were written stores nothing", async () => {
-    // 400 copies of an 8 KiB resource are 3.2 MiB of events, over twice a 1.5 MiB body limit:
-    // refused after three chunks went to the database.
-    const { app, a } = suite.fresh({ MAX_BODY_BYTES: String(1.5 * 1024 * 1024) });
-    const res = await send(app, a.key, exportOf(400, { resourceBytes: 50_000 }));
-    expect(res.status).toBe(413);
-    expect(await totals(app, a.key)).toEqual({ total: 0, events: 0, duplicates: 0 });
-    const [row] = await suite.handle.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events_all WHERE tenant_id = ${a.tenant}`;
-    expect(row!.n).toBe(0);
+  test("an export over its byte budget stores nothing, whether its records or its resource copies pass it", async () => {
+    // Twice a 1 MiB body limit: 10,000 small spans (0.5 MiB as sent) are found over it after
+    // chunks went to the database; 400 copies of an 8 KiB resource before any is written.
+    const { app, a } = suite.fresh({ MAX_BODY_BYTES: String(1024 * 1024) });
+    for (const body of [exportOf(10_000, { textBytes: 0 }), exportOf(400, { resourceBytes: 50_000 })]) {
+      const res = await send(app, a.key, body);
+      expect(res.status).toBe(413);
+      expect(RpcStatus.decode(new Uint8Array(await res.arrayBuffer())).message).toContain("once stored");
+      expect(await totals(app, a.key)).toEqual({ total: 0, events: 0, duplicates: 0 });
+      const [row] = await suite.handle.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events_all WHERE tenant_id = ${a.tenant}`;
+      expect(row!.n).toBe(0);
+    }
     // The connection went back: the next export is stored.
     expect((await send(app, a.key, exportOf(10))).status).toBe(200);
     expect((await totals(app, a.key)).total).toBe(10);
