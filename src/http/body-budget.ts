@@ -45,12 +45,13 @@ export class BodyBudget {
       // body is still held when the next is admitted, and eight 10 MiB
       // exports in a row grew the process by +640 MiB instead of +401.
       // A full collection costs tens of milliseconds, a few percent of such a body's time.
-      // Shrinking then hands the freed pages back (in well under a millisecond):
-      // otherwise the process kept ~20 MiB of each 10 MiB export's peak, and the next
-      // large body started from there.
+      // Shrinking then asks the runtime to hand the freed pages back when next idle:
+      // without it the process kept ~20 MiB of each 10 MiB export's peak, and the
+      // next large body started from there. Bun's types mark it deprecated; it is
+      // the one call that does this, so it is used where it exists.
       if (bytes >= COLLECT_AFTER_BYTES) {
         Bun.gc(true);
-        Bun.shrink();
+        if (typeof Bun.shrink === "function") Bun.shrink();
       }
       this.admitWaiters();
     }

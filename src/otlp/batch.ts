@@ -153,7 +153,7 @@ export function convertRecords(
     // roll back, twice MAX_BODY_BYTES before the bound was found passed.
     const copies = scopes.reduce((sum, { records, envelope }) => sum + (envelope ? records.length * envelope.json.length : 0), 0);
     if (copies > batch.maxEventBytes) {
-      for (const _ of walk(scopes, batch.counterpart(), 0)) {
+      for (const _ of walk(scopes, batch.emptyCopy(), 0)) {
         // Each event dropped as made: walking is for the bound, which throws when passed.
       }
     }
@@ -218,7 +218,7 @@ export class EventBatch {
   ) {}
 
   /** An empty batch judging events as this one does (same bounds, same clock). */
-  counterpart(): EventBatch {
+  emptyCopy(): EventBatch {
     return new EventBatch(this.eventType, this.maxEventBytes, this.retentionDays, this.now);
   }
 

@@ -59,19 +59,28 @@ export interface SignalFields {
 export function fromJson(request: Message, fields: SignalFields, mayExceed: boolean, units?: RecordUnits, recordTexts?: string[]): ExportRequest {
   const overBudget = (value: unknown, parts?: RecordUnits) => mayExceed && jsonOverBudget(value, parts);
   const parsed = (raw: unknown) => (recordTexts ? (JSON.parse(recordTexts[raw as number]!) as unknown) : raw);
+  // Records refused with their resource or scope are never converted: their text is still
+  // parsed once, so a body is refused (400) for bad JSON wherever it is.
+  const refuse = (records: readonly unknown[]) => {
+    if (recordTexts) for (const raw of records) JSON.parse(recordTexts[raw as number]!);
+    return records;
+  };
   const groups = list(request[fields.resources], fields.resources).map((r): ResourceGroup => {
     const resources = message<Message>(r, `${fields.resources}[]`) ?? {};
     const resource = message<Message>(resources.resource, "resource");
+    const resourceOver = overBudget(resource);
     return {
-      ...(overBudget(resource) ? { resource: null, overBudget: true as const } : { resource }),
+      ...(resourceOver ? { resource: null, overBudget: true as const } : { resource }),
       schemaUrl: resources.schemaUrl,
       scopes: list(resources[fields.scopes], fields.scopes).map((s): ScopeGroup => {
         const scopes = message<Message>(s, `${fields.scopes}[]`) ?? {};
         const scope = message<Message>(scopes.scope, "scope");
+        const scopeOver = overBudget(scope);
+        const records = list(scopes[fields.records], fields.records);
         return {
-          ...(overBudget(scope) ? { scope: null, overBudget: true as const } : { scope }),
+          ...(scopeOver ? { scope: null, overBudget: true as const } : { scope }),
           schemaUrl: scopes.schemaUrl,
-          records: list(scopes[fields.records], fields.records),
+          records: resourceOver || scopeOver ? refuse(records) : records,
         };
       }),
     };

@@ -53,11 +53,13 @@ function writeJson(value: JsonValue, write: (piece: string) => void): void {
   if (typeof value !== "object" || value === null) return write(JSON.stringify(value));
   if (Array.isArray(value)) {
     write("[");
-    value.forEach((item, i) => {
+    // An index loop, not forEach: a hole is `null` in JSON.stringify, and forEach skips holes.
+    for (let i = 0; i < value.length; i++) {
       if (i > 0) write(",");
+      const item = value[i];
       if (item === undefined) write("null");
       else writeJson(item, write);
-    });
+    }
     return write("]");
   }
   writeOpenObject(value, write);

@@ -7,9 +7,10 @@
  * objects before its first record was converted; this way one chunk's
  * records live at a time.
  *
- * JSON.parse still judges everything: the skeleton, and each record when
- * parsed. The scan below only finds where records start and end; on text it
- * cannot follow, the caller parses the body whole, which says what is wrong.
+ * JSON.parse still judges everything: the skeleton, and each record when it
+ * is converted or refused (export-request.ts). The scan below only finds
+ * where records start and end; on text it cannot follow, or when a repeated
+ * member name hides records, the caller parses the body whole.
  */
 import { closingQuote } from "../events/json-text.ts";
 import type { SignalFields } from "./export-request.ts";
@@ -50,7 +51,8 @@ export function parseSkeleton(text: string, fields: SignalFields): JsonSkeleton 
     if (top?.array && inRecords() && char !== CLOSE_BRACKET && char !== COMMA) {
       const end = valueEnd(text, i);
       if (end < 0) return undefined;
-      pieces.push(text.slice(copiedTo, i), String(records.length));
+      // Spaced, so records with nothing between them cannot read as one number.
+      pieces.push(text.slice(copiedTo, i), ` ${records.length} `);
       records.push(text.slice(i, end));
       copiedTo = end;
       i = end - 1;
@@ -77,7 +79,23 @@ export function parseSkeleton(text: string, fields: SignalFields): JsonSkeleton 
   }
   if (stack.length > 0) return undefined;
   pieces.push(text.slice(copiedTo));
-  return { request: JSON.parse(pieces.join("")), records };
+  const request = JSON.parse(pieces.join("")) as unknown;
+  // A records array a repeated member name overrode is never converted, so never
+  // parsed: JSON.parse would not see its text. Such a body is parsed whole.
+  return placeholders(request, path) === records.length ? { request, records } : undefined;
+}
+
+/** How many record indexes the parsed skeleton holds along resources → scopes → records. */
+function placeholders(value: unknown, path: string[]): number {
+  const items = (container: unknown, key: string): unknown[] => {
+    const member = container !== null && typeof container === "object" && !Array.isArray(container) ? (container as Record<string, unknown>)[key] : undefined;
+    return Array.isArray(member) ? member : [];
+  };
+  let count = 0;
+  for (const group of items(value, path[0]!)) {
+    for (const scope of items(group, path[1]!)) count += items(scope, path[2]!).length;
+  }
+  return count;
 }
 
 /**

@@ -12,6 +12,7 @@ import { OtlpDecodeError, OtlpTooLargeError } from "./errors";
 import { encodeExportResponse, encodeRpcStatus } from "./response";
 import { committedEvents, committedKeys } from "../tail/committed-events";
 import type { NewEvent } from "../events/event-types";
+import type { Committed } from "../storage/event-store";
 
 /** google.rpc.Code values used in error bodies. */
 const RPC_CODE = {
@@ -71,25 +72,34 @@ async function storeExport(c: Context<AppEnv>, signal: OtlpSignal, body: Uint8Ar
     const conversion = decodeOtlpExport(signal, body, encoding, exportLimits(config, tenantId), CHUNK_BYTES);
     // Live tails get the events themselves when they came in one chunk; of a longer export, their keys.
     let only: NewEvent[] | undefined;
-    let taken = 0;
+    let seen = 0;
     const chunks = (function* () {
       for (const chunk of conversion.chunks) {
-        only = ++taken === 1 ? chunk : undefined;
+        only = ++seen === 1 ? chunk : undefined;
         yield chunk;
-        // A full chunk is written and more may follow: its garbage goes before the next
-        // is made. Left to itself the collector ran late: a 10 MiB export peaked near +100 MiB.
+        // A full chunk is written and more may follow: the garbage of converting it goes
+        // before the next is made. Left to itself the collector ran late, and a 10 MiB
+        // export peaked near +100 MiB (bench/README.md, "OTLP exports in chunks").
         if (payloadBytes(chunk) >= CHUNK_BYTES) Bun.gc(true);
       }
     })();
-    const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.records": conversion.records }, () =>
+    const { ingested, duplicates, committed } = await withSpan(c, "db.ingest", { "db.system": "postgresql", "tv.events": conversion.records }, () =>
       store.ingestChunks(tenantId, chunks),
     );
-    if (ingested > 0) tail?.publisher.publish(tenantId, ingested, () => (only ? committedEvents(only, committed) : committedKeys(committed)));
+    if (ingested > 0) tail?.publisher.publish(tenantId, ingested, committedBatch(only, committed));
     c.set("ingestStats", { ingested, duplicates });
     return conversion.rejections();
   } catch (error) {
     throw asApiError(error);
   }
+}
+
+/**
+ * What a live tail gets, built only if someone tails the tenant. A function of
+ * its own so that the queued callback holds these two, not the export.
+ */
+function committedBatch(only: NewEvent[] | undefined, committed: Committed) {
+  return () => (only ? committedEvents(only, committed) : committedKeys(committed));
 }
 
 function payloadBytes(events: NewEvent[]): number {

@@ -78,7 +78,9 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   async function ingestChunks(tenantId: string, chunks: Iterable<NewEvent[]>): Promise<IngestResult> {
     const source = chunks[Symbol.iterator]();
     const taken = take(source, 2);
-    if (taken.length < 2) return ingest(tenantId, taken[0] ?? []);
+    // Nothing to store (every record refused): no transaction, as for an empty request.
+    if (taken.length === 0) return { ingested: 0, duplicates: 0, committed: { identities: new Set(), receivedAt: new Date() } };
+    if (taken.length === 1) return ingest(tenantId, taken[0]!);
     let offered = 0;
     const prepared = (function* () {
       for (const chunk of resumed(taken, source)) {

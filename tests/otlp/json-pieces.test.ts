@@ -44,4 +44,8 @@ test("writeOpenObject says whether it wrote a member, so the caller knows to add
   expect(writeOpenObject({ a: 1 }, () => {})).toBe(true);
   // Integer-like keys come first, as in JSON.stringify.
   expect(written({ b: 1, 2: "x", a: [null, "\u0000"] })).toBe(JSON.stringify({ b: 1, 2: "x", a: [null, "\u0000"] }));
+  // A hole in an array is null, as JSON.stringify writes it.
+  const sparse = { a: [1, , 3] } as unknown as JsonObject;
+  expect(written(sparse)).toBe(JSON.stringify(sparse));
+  expect(jsonLength(sparse)).toBe(JSON.stringify(sparse).length);
 });

@@ -6,6 +6,8 @@
  */
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { decodeOtlpRequest } from "../../src/otlp/decode.ts";
+import { OtlpDecodeError } from "../../src/otlp/errors.ts";
 import { parseSkeleton } from "../../src/otlp/json-skeleton.ts";
 
 const FIELDS = { resources: "resourceSpans", scopes: "scopeSpans", records: "spans" };
@@ -73,4 +75,23 @@ test("member names written with escapes are the names they spell", () => {
   const text = '{"resource\\u0053pans":[{"scope\\u0053pans":[{"sp\\u0061ns":[{"name":"a"},{"name":"b"}]}]}]}';
   const skeleton = parseSkeleton(text, FIELDS);
   expect(skeleton?.records).toEqual(['{"name":"a"}', '{"name":"b"}']);
+});
+
+test("records with nothing between them, and records a repeated name overrides, are not taken", () => {
+  const adjacent = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"}{"name":"b"},{"name":"c"}]}]}]}';
+  expect(() => JSON.parse(adjacent)).toThrow();
+  expect(() => reassembled(adjacent)).toThrow();
+  // JSON.parse keeps the last "spans"; the first array's text would never be parsed, so the body is parsed whole.
+  const repeated = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name": tru}],"spans":[{"name":"b"}]}]}]}';
+  expect(parseSkeleton(repeated, FIELDS)).toBeUndefined();
+  const overridden = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"}]}]}],"resourceSpans":[]}';
+  expect(parseSkeleton(overridden, FIELDS)).toBeUndefined();
+});
+
+test("a record refused with its resource is still parsed: bad JSON there is a 400, as anywhere", () => {
+  const attributes = Array.from({ length: 25_001 }, (_, i) => ({ key: `k${i}`, value: { stringValue: "v" } }));
+  const head = JSON.stringify({ resourceSpans: [{ resource: { attributes }, scopeSpans: [{ spans: [] }] }] });
+  const body = (spans: string) => new TextEncoder().encode(head.replace('"spans":[]', `"spans":[${spans}]`));
+  expect(decodeOtlpRequest("traces", body('{"name":"a"},{"name":"b"}'), "json")).toMatchObject({ events: [], rejected: 2 });
+  expect(() => decodeOtlpRequest("traces", body('{"name": tru},{"name":"b"}'), "json")).toThrow(OtlpDecodeError);
 });
