@@ -88,6 +88,23 @@ describeOnStores("OTLP exports written in chunks", (suite) => {
     expect((await totals(app, a.key)).total).toBe(10);
   }, 60_000);
 
+  test("an OTLP/JSON export whose last record is malformed is a 400 after its first chunks were written, and stores nothing", async () => {
+    const { app, a } = suite.fresh();
+    const spans = Array.from({ length: 2500 }, (_, i) => ({
+      traceId: hex(i + 1, 32), spanId: hex(i + 1, 16), name: `op ${i}`, startTimeUnixNano: TIME, endTimeUnixNano: TIME,
+      attributes: [{ key: "text", value: { stringValue: "x".repeat(900) } }],
+    }));
+    const text = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }).replace('"name":"op 2499"', '"name": tru');
+    const res = await app.request("/v1/traces", { method: "POST", headers: { "content-type": "application/json", "x-api-key": a.key }, body: text });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).message).toContain("invalid OTLP request");
+    expect(await totals(app, a.key)).toEqual({ total: 0, events: 0, duplicates: 0 });
+    // The same export made whole is stored whole.
+    const whole = await app.request("/v1/traces", { method: "POST", headers: { "content-type": "application/json", "x-api-key": a.key }, body: text.replace('"name": tru', '"name":"op 2499"') });
+    expect(whole.status).toBe(200);
+    expect((await totals(app, a.key)).total).toBe(2500);
+  }, 60_000);
+
   test("a live tail gets every event of an export of several chunks", async () => {
     const tail = createLiveTail({ replayBatches: 1000 });
     tails.push(tail);

@@ -48,11 +48,19 @@ test("put back together, a skeleton is the parsed body", () => {
 });
 
 test("text JSON.parse refuses is refused; text it takes means the same", () => {
-  const tampered = fc.tuple(body, fc.nat(), fc.nat({ max: 3 }), fc.constantFrom("", ",", "]", "}", '"', "{", "[", "\\", "\u0001", " x")).map(([request, at, cut, insert]) => {
+  const edited = fc.tuple(body, fc.nat(), fc.nat({ max: 3 }), fc.constantFrom("", ",", "]", "}", '"', "{", "[", "\\", "\u0001", " x")).map(([request, at, cut, insert]) => {
     const text = JSON.stringify(request);
     const i = at % (text.length + 1);
     return text.slice(0, i) + insert + text.slice(i + cut);
   });
+  // One comma taken out: records (or members) with nothing between them.
+  const commaLess = fc.tuple(body, fc.nat()).map(([request, n]) => {
+    const text = JSON.stringify(request, null, n % 2 ? " " : undefined);
+    const commas = [...text.matchAll(/,/g)].map((m) => m.index!);
+    const at = commas.length ? commas[n % commas.length]! : -1;
+    return at < 0 ? text : text.slice(0, at) + text.slice(at + 1);
+  });
+  const tampered = fc.oneof(edited, commaLess);
   let refused = 0;
   fc.assert(
     fc.property(tampered, (text) => {
