@@ -64,7 +64,7 @@ const API_KEYS = `${KEYS.ingest}:${INGEST_TENANT},${KEYS.single}:${SINGLE_TENANT
 const TARGETS = { httpOverRaw: 0.9, singleEventsPerSec: 10_000, singleP95Ms: 50, queryP95Ms: 20, traceIndexRatio: 0.8 };
 
 const ingestSchema = args.schema;
-const querySchema = `${args.schema}_q${args.rows}`;
+const querySchema = `${args.schema}_q${args.rows}${args.partitionHours === 6 ? "" : `_p${args.partitionHours}`}`;
 const failures: string[] = [];
 const fail = (msg: string) => {
   failures.push(msg);
@@ -95,6 +95,7 @@ function serverEnv(schema: string): Record<string, string> {
     API_KEYS,
     // Maintenance's work is measured on its own (the query fill builds what it would); none runs mid-measurement.
     MAINTENANCE_INTERVAL_S: "0",
+    PARTITION_HOURS: String(args.partitionHours),
   };
 }
 
@@ -391,7 +392,7 @@ async function querySection() {
       const anchorMs = Date.now() - 1000;
       const t = performance.now();
       say(`  filling ${fmtInt(args.rows)} events by ${args.fill}…`);
-      if (args.fill === "sql") report.fillCosts = await fillWithSql(admin, querySchema, args.rows, anchorMs);
+      if (args.fill === "sql") report.fillCosts = await fillWithSql(admin, querySchema, args.rows, anchorMs, args.partitionHours);
       else await fillWithHttp(server.url, { big: KEYS.big, small: KEYS.small }, args.rows, anchorMs);
       const fillSeconds = (performance.now() - t) / 1000;
       if (args.vacuum) await admin.unsafe(`VACUUM ANALYZE ${querySchema}.events, ${querySchema}.event_counts_minute, ${querySchema}.event_counts_5min, ${querySchema}.event_counts_hour`);

@@ -23,6 +23,8 @@ export interface BenchArgs {
   vacuum: boolean;
   /** Time dropping the oldest day of the query data set (its partitions) against deleting a day's rows. */
   dropADay: boolean;
+  /** Width of the query data set's time partitions, as the service's PARTITION_HOURS. */
+  partitionHours: number;
   /** A git revision whose service runs the A/B ingest phases beside this one; "" skips them. */
   before: string;
   /** Only the A/B ingest phases. */
@@ -62,6 +64,8 @@ const HELP = `bun run bench [flags]
   --only-ab           only the A/B ingest phases
   --drop-a-day        time dropping the data set's oldest day even with --keep (the next --keep run refills);
                       without --keep it always runs
+  --partition-hours H the query data set's partition width, as the service's PARTITION_HOURS (default 6;
+                      another width has its own schema, NAME_q<rows>_p<H>)
   --no-redis          start the server without REDIS_URL (in-process rate limiter), to see what Redis costs
 Environment: BENCH_DATABASE_URL | TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
              BENCH_REDIS_URL | TEST_REDIS_URL (default redis://127.0.0.1:6379)`;
@@ -96,6 +100,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     vacuum: true,
     before: DEFAULT_BEFORE,
     dropADay: false,
+    partitionHours: 6,
     onlyAb: false,
     abRounds: smoke ? 1 : 2,
     databaseUrl: process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test",
@@ -136,6 +141,12 @@ export function parseArgs(argv: string[]): BenchArgs {
       case "--no-vacuum": args.vacuum = false; break;
       case "--before": { const v = value() ?? ""; args.before = v === "none" ? "" : v; break; }
       case "--drop-a-day": args.dropADay = true; break;
+      case "--partition-hours": {
+        const hours = Math.round(parseCount(name, value()));
+        if (24 % hours !== 0) throw new Error(`${name}: PARTITION_HOURS divides a day (1, 2, 3, 4, 6, 8, 12 or 24)`);
+        args.partitionHours = hours;
+        break;
+      }
       case "--only-ab": args.onlyAb = true; break;
       case "--ab-rounds": args.abRounds = Math.round(parseCount(name, value())); break;
       case "--no-redis": args.redisUrl = ""; break;

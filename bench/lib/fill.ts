@@ -55,7 +55,7 @@ const log = (msg: string) => console.log(`  [fill] ${msg}`);
  * happened, and the partitions that closed get their search index, as
  * maintenance builds them (timed: `searchIndexes`).
  */
-export async function fillWithSql(sql: Sql, schema: string, rows: number, anchorMs: number): Promise<FillCosts> {
+export async function fillWithSql(sql: Sql, schema: string, rows: number, anchorMs: number, partitionHours = 6): Promise<FillCosts> {
   await sql.unsafe(`SET search_path = ${schema}; SET maintenance_work_mem = '512MB'; SET synchronous_commit = off`);
   await sql`SELECT finish_legacy_move()`;
   await sql`TRUNCATE events, event_counts_minute, event_counts_5min, event_counts_hour`;
@@ -69,7 +69,7 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
     if (ix.conname) await sql.unsafe(`ALTER TABLE events DROP CONSTRAINT ${ix.conname}`);
     else await sql.unsafe(`DROP INDEX ${schema}.${ix.name}`);
   }
-  await pastPartitions(sql, anchorMs - SPAN_MS - 24 * 3600_000);
+  await pastPartitions(sql, anchorMs - SPAN_MS - 24 * 3600_000, partitionHours);
   const words = `ARRAY[${WORDS.map((w) => `'${w}'`).join(",")}]`;
   const routes = `ARRAY[${ROUTES.map((r) => `'${r}'`).join(",")}]`;
   const methods = `ARRAY[${METHODS.map((m) => `'${m}'`).join(",")}]`;
@@ -177,11 +177,11 @@ export interface FillCosts {
 
 /**
  * The partitions the service would have created while the data set's days
- * went by: the history partition ends before them, then one per 6 hours
- * (PARTITION_HOURS' default) up to those created at start-up.
+ * went by: the history partition ends before them, then one per
+ * `partitionHours` (the service's PARTITION_HOURS) up to those created at start-up.
  */
-async function pastPartitions(sql: Sql, fromMs: number) {
-  const width = 6 * 3600_000;
+async function pastPartitions(sql: Sql, fromMs: number, partitionHours: number) {
+  const width = partitionHours * 3600_000;
   const start = Math.floor(fromMs / width) * width;
   const [first] = await sql<{ lower: Date }[]>`SELECT min(lower_bound) AS lower FROM event_partitions`;
   await sql`DROP TABLE events_history`;
