@@ -11,7 +11,7 @@
  */
 import { OtlpDecodeError } from "./errors.ts";
 import { InstrumentationScope, Resource, ShallowExport, ShallowResourceGroup, ShallowScopeGroup } from "./schema.ts";
-import { jsonOverBudget, protobufOverBudget, textMayExceed, type RecordUnits } from "./value-budget.ts";
+import { jsonMayExceed, jsonOverBudget, protobufOverBudget, type RecordUnits } from "./value-budget.ts";
 import { list, message } from "./values.ts";
 import type protobuf from "protobufjs";
 
@@ -89,7 +89,7 @@ export function fromJson(request: Message, fields: SignalFields, mayExceed: bool
     groups,
     record: (raw) => message<Message>(parsed(raw), `${fields.records}[]`) ?? {},
     // A record's text with no more braces than the budget holds no more objects: parsed once, when converted.
-    overBudget: (raw) => mayExceed && (!recordTexts || textMayExceed(recordTexts[raw as number]!)) && jsonOverBudget(parsed(raw), units),
+    overBudget: (raw) => mayExceed && (!recordTexts || jsonMayExceed(recordTexts[raw as number]!)) && jsonOverBudget(parsed(raw), units),
   };
 }
 

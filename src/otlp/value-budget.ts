@@ -69,23 +69,16 @@ function countMessages(type: protobuf.Type, reader: protobuf.Reader, end: number
 }
 
 /**
- * Whether an OTLP/JSON body could hold a record over the budget: every
- * object opens with a brace, so a body with no more braces than the budget
- * cannot (a typical export of 1,000 spans has 30,000), and its records need
- * no count. Native searches, stopping once past the budget.
+ * Whether OTLP/JSON (a body's bytes, or one record's text) could hold a
+ * record over the budget: every object opens with a brace, so text with no
+ * more braces than the budget cannot (a typical export of 1,000 spans has
+ * 30,000), and its records need no count. Native searches, stopping once
+ * past the budget.
  */
-export function jsonMayExceed(bytes: Buffer, limit = MAX_RECORD_VALUES): boolean {
+export function jsonMayExceed(text: Buffer | string, limit = MAX_RECORD_VALUES): boolean {
+  const find = (from: number) => (typeof text === "string" ? text.indexOf("{", from) : text.indexOf(0x7b, from));
   let braces = 0;
-  for (let at = bytes.indexOf(0x7b); at !== -1; at = bytes.indexOf(0x7b, at + 1)) {
-    if (++braces > limit) return true;
-  }
-  return false;
-}
-
-/** The same bound over one record's JSON text. */
-export function textMayExceed(text: string, limit = MAX_RECORD_VALUES): boolean {
-  let braces = 0;
-  for (let at = text.indexOf("{"); at !== -1; at = text.indexOf("{", at + 1)) {
+  for (let at = find(0); at !== -1; at = find(at + 1)) {
     if (++braces > limit) return true;
   }
   return false;
