@@ -44,7 +44,7 @@ import { otlpTracePool, runOtlpPhase } from "./lib/otlp-ingest";
 import { runLimits, type LimitCase } from "./lib/limits";
 import { deleteTailKeys } from "../tests/support/tail-keys";
 import { measureTailLatency } from "./lib/tail-latency";
-import { RAW_APPLICATION_NAME, runRawCeiling } from "./lib/raw";
+import { RAW_APPLICATION_NAME, runRawCeiling, runRawOneKey } from "./lib/raw";
 import { fmtInt, fmtMs, table } from "./lib/report";
 import { median } from "./lib/stats";
 import { startBenchServer, type BenchServer } from "./lib/server";
@@ -606,9 +606,11 @@ function removeCheckout(dir: string) {
 /**
  * The same ingest on this revision and on `--before`, alternating, each on a
  * fresh schema and server: 1000-event batches from 8 clients, and 8 clients
- * writing 10-event batches of one tenant, service and type (every batch adds
- * to the same count rows; 200 events, so each is its own transaction). What
- * every write step added since costs per event.
+ * writing 200-event batches of one tenant, service and type (every batch
+ * adds to the same count rows; over the group-commit threshold, so each is
+ * its own transaction), and 8 connections sending that key's 20-event
+ * statements straight to PostgreSQL. What every write step added since costs
+ * per event.
  */
 async function abSection() {
   const checkout = checkoutOf(args.before);
@@ -621,6 +623,7 @@ async function abSection() {
   say(`
 == A/B ingest: this revision vs ${args.before} (${checkout.sha}), ${args.abRounds} alternating round(s), ${args.seconds}s each`);
   const schema = `${args.schema}_ab`;
+  const rawRole = await appRole();
   const warmupMs = args.warmupSeconds * 1000;
   const durationMs = args.seconds * 1000;
   try {
@@ -646,6 +649,16 @@ async function abSection() {
               expect: () => ({ events: small, ingested: small, duplicates: 0 }),
             }));
           abRows.push({ side, round, phase: `one key (tenant, service, type), ${small}/batch, 8 clients`, result: keyRow.result });
+          // The same writers with no service in front, in small transactions
+          // of their own: the shape in which writers of one key queued on
+          // the shared count rows (issue: "writers that do not queue").
+          const tiny = 20;
+          const rawRow = await measured(`A/B ${side} #${round}: raw one key, ${tiny}/statement`, "raw", undefined, undefined, { applicationName: RAW_APPLICATION_NAME }, (onWindow) =>
+            runRawOneKey({
+              databaseUrl: args.databaseUrl, schema, tenantId: RAW_TENANT, appRole: rawRole, connections: 8, batchSize: tiny,
+              warmupMs, durationMs, onWindow,
+            }));
+          abRows.push({ side, round, phase: `raw one key, ${tiny}-event statements of their own, 8 connections`, result: rawRow.result });
         } finally {
           const code = await server.stop();
           if (code !== 0) fail(`A/B ${side} server exited with ${code}: ${server.output().slice(-2000)}`);

@@ -116,3 +116,62 @@ function insertOnly(sql: Sql, tenantId: string, c: EventColumns) {
     ON CONFLICT (tenant_id, event_id, ts) DO NOTHING
     RETURNING event_id`;
 }
+
+/**
+ * Writers of one key in transactions of their own, with no service in
+ * front (group commit would merge them into one): `connections` clients each
+ * send `batchSize` events of one tenant, service and type per statement, so
+ * every statement adds to the same count rows. Sends the newest write
+ * statement the schema has: this revision's (write-sql.ts), or, on a schema
+ * of a revision from before it, the 7-argument `ingest_events` of sql/005,
+ * which that revision's service sent.
+ */
+export async function runRawOneKey(options: {
+  databaseUrl: string;
+  schema: string;
+  tenantId: string;
+  appRole?: string;
+  connections: number;
+  batchSize: number;
+  warmupMs: number;
+  durationMs: number;
+  onWindow?: (phase: "start" | "end") => void;
+}): Promise<LoadResult> {
+  const sql = rawClient(options.databaseUrl, options.schema, options.connections);
+  const templates = makeTemplates(64, options.batchSize, 1000).map((t) => ({
+    ...t,
+    types: t.types.map(() => "log"),
+    services: t.services.map(() => "checkout"),
+  }));
+  try {
+    const [newest] = await sql<{ args: number }[]>`
+      SELECT max(pronargs)::int AS args FROM pg_proc
+      WHERE proname = 'ingest_events' AND pronamespace = ${options.schema}::regnamespace`;
+    const current = newest!.args >= 11;
+    await Promise.all(Array.from({ length: options.connections }, () => sql`SELECT 1`));
+    let next = 0;
+    return await runLoad({
+      concurrency: options.connections,
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      onWindow: options.onWindow,
+      request: async () => {
+        const t = templates[next++ % templates.length]!;
+        const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
+        try {
+          const inserted = current
+            ? await ingestBatch(sql, options.tenantId, options.appRole, { ids, ...t }, ids.length)
+            : await sql`
+                SELECT ingest_events(${options.tenantId}, ${options.appRole ?? null}, ${ids}::text[], ${t.types}::text[],
+                                     ${t.services}::text[], ${t.timestamps}::timestamptz[], ${t.payloads}::text::jsonb)`;
+          const n = inserted.length;
+          return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
+        } catch (error) {
+          return { ok: false, events: 0, error: (error as Error).message };
+        }
+      },
+    });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
