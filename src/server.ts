@@ -12,7 +12,7 @@ import { createMetrics } from "./observability/metrics";
 import { createTracerProvider } from "./observability/tracer-provider";
 import { waitUntilReady } from "./ratelimit";
 import { createLimiterFromConfig } from "./ratelimit/from-config";
-import { scheduleMaintenance } from "./storage/maintenance";
+import { ownerConnector, scheduleMaintenance } from "./storage/maintenance";
 import { createLiveTail } from "./tail/live-tail";
 import { openStore } from "./storage/open-store";
 import { createUsageRecorder } from "./storage/usage-recorder";
@@ -92,7 +92,9 @@ async function main() {
   let stopMaintenance: (() => Promise<void>) | undefined;
   if (config.MAINTENANCE_INTERVAL_S > 0) {
     void store.migration.then(() => {
-      stopMaintenance = scheduleMaintenance({ store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger });
+      stopMaintenance = scheduleMaintenance({
+        store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger, openOwner: ownerConnector(config),
+      });
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import { cliConfig } from "./cli-config";
 import { createLogger } from "../observability/logger";
-import { runMaintenance } from "./maintenance";
+import { ownerConnector, runMaintenance } from "./maintenance";
 import { openStore } from "./open-store";
 
 const config = cliConfig("maintenance");
@@ -22,6 +22,7 @@ try {
       partitionHours: config.PARTITION_HOURS,
       retention: config,
       logger,
+      openOwner: ownerConnector(config),
     });
     if (!report.ran) {
       console.error("maintenance: another replica holds the maintenance lease; try again later");

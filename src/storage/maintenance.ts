@@ -1,11 +1,13 @@
-import type { Sql } from "postgres";
+import postgres, { type Sql } from "postgres";
 import type { Logger } from "pino";
-import { retentionDaysOf, type Config } from "../config";
+import { databaseUrl, retentionDaysOf, type Config } from "../config";
+import { nextSearchIndexStep, ownsEvents, partitionStates, slicesOf, takeSearchIndexStep } from "./search-indexes";
 
 /**
  * Upkeep of the partitioned layout (sql/007), one runner at a time across
  * replicas (a lease row): partitions created ahead, rows of the table of
- * before moved in, trigram indexes built on partitions that closed, expired
+ * before moved in, trigram indexes built on partitions that closed and on
+ * the settled hours of open ones (search-indexes.ts), expired
  * data dropped (whole partitions) or deleted (bounded batches, for a tenant
  * whose retention is shorter than others'), count shards folded. Every step
  * is bounded per run, so a run never holds the database for long; `bun run
@@ -22,6 +24,12 @@ export interface MaintenanceOptions {
   retention: Retention;
   logger?: Pick<Logger, "info" | "warn">;
   now?: () => number;
+  /**
+   * Opens a connection as the tables' owner with no statement timeout
+   * (ownerConnector), for the search indexes built CONCURRENTLY; closed at
+   * the end of the run. Without it, no search slices (search-indexes.ts).
+   */
+  openOwner?: () => Sql;
 }
 
 export interface MaintenanceReport {
@@ -30,6 +38,8 @@ export interface MaintenanceReport {
   partitionsCreated: number;
   legacyMoved: number;
   partitionsIndexed: number;
+  /** Search slices built on open partitions (search-indexes.ts). */
+  slicesIndexed: number;
   partitionsDropped: number;
   eventsExpired: number;
   countsFolded: number;
@@ -41,8 +51,6 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** Partitions exist this far ahead: events may be stamped up to 24 h in the future. */
 const AHEAD_MS = 48 * HOUR_MS;
-/** A partition is indexed for search this long after it closed: late events still land first. */
-const CLOSED_GRACE_MS = 10 * 60_000;
 /** Count shards of slots older than this are folded together. */
 const FOLD_AFTER_MS = HOUR_MS;
 const LEASE_SECONDS = 300;
@@ -63,7 +71,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   const { sql, appRole, retention, logger } = options;
   const now = (options.now ?? Date.now)();
   const report: MaintenanceReport = {
-    ran: false, partitionsCreated: 0, legacyMoved: 0, partitionsIndexed: 0, partitionsDropped: 0, eventsExpired: 0, countsFolded: 0, more: false,
+    ran: false, partitionsCreated: 0, legacyMoved: 0, partitionsIndexed: 0, slicesIndexed: 0, partitionsDropped: 0, eventsExpired: 0, countsFolded: 0, more: false,
   };
   const [lease] = await sql<{ taken: boolean | null }[]>`SELECT take_maintenance_lease(${identity}, ${LEASE_SECONDS}) AS taken`;
   if (!lease?.taken) return report;
@@ -79,9 +87,8 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   }
   if (report.legacyMoved > 0 || !report.more) await sql`SELECT finish_legacy_move()`;
 
-  const partitions = await sql<{ name: string; lower_bound: Date | null; upper_bound: Date; indexed: boolean }[]>`
-    SELECT p.name, p.lower_bound, p.upper_bound, to_regclass(p.name || '_search_idx') IS NOT NULL AS indexed
-    FROM event_partitions AS p WHERE p.upper_bound IS NOT NULL ORDER BY p.upper_bound`;
+  const partitions = await partitionStates(sql);
+  const dropped = new Set<string>();
 
   // Retention: whole partitions where every tenant with rows in them has expired.
   for (const partition of partitions) {
@@ -93,8 +100,9 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     // A partition nobody has rows in is dropped only once the default retention passed it.
     const empty = tenants.length === 0 && retention.RETENTION_DAYS !== undefined && partition.upper_bound.getTime() <= now - retention.RETENTION_DAYS * DAY_MS;
     if ((tenants.length > 0 && expired) || empty) {
-      const [dropped] = await sql<{ ok: boolean }[]>`SELECT drop_event_partition(${partition.name}, ${partition.upper_bound}) AS ok`;
-      if (dropped?.ok) {
+      const [result] = await sql<{ ok: boolean }[]>`SELECT drop_event_partition(${partition.name}, ${partition.upper_bound}) AS ok`;
+      if (result?.ok) {
+        dropped.add(partition.name);
         report.partitionsDropped++;
         logger?.info({ partition: partition.name, until: partition.upper_bound.toISOString() }, "retention: partition dropped");
       }
@@ -120,12 +128,20 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     }
   }
 
-  // Search: a trigram index on each partition that closed, one a run (building one takes a while).
-  const closed = partitions.find((p) => !p.indexed && p.upper_bound.getTime() <= now - CLOSED_GRACE_MS);
-  if (closed) {
-    const [row] = await sql<{ ok: boolean }[]>`SELECT index_closed_partition(${closed.name}) AS ok`;
-    if (row?.ok) report.partitionsIndexed++;
-    report.more ||= partitions.filter((p) => !p.indexed && p.upper_bound.getTime() <= now - CLOSED_GRACE_MS).length > 1;
+  // Search: one index built or dropped a run (building one takes a while).
+  const owner = options.openOwner?.();
+  try {
+    const canSlice = !!owner && (await ownsEvents(owner));
+    if (owner && !canSlice) warnOnce(logger, "search slices need the tables' owner (MIGRATION_DATABASE_URL): the open partition is read whole by rare words");
+    const slices = canSlice ? await slicesOf(owner!) : [];
+    const step = nextSearchIndexStep(partitions.filter((p) => !dropped.has(p.name)), slices, now, canSlice);
+    if (step && (await takeSearchIndexStep(sql, canSlice ? owner : undefined, step))) {
+      if (step.kind === "full") report.partitionsIndexed++;
+      if (step.kind === "slice") report.slicesIndexed++;
+      report.more ||= step.kind !== "slice";
+    }
+  } finally {
+    await owner?.end({ timeout: 5 });
   }
 
   for (let i = 0; i < BATCHES_PER_RUN; i++) {
@@ -151,7 +167,7 @@ export function scheduleMaintenance(
     if (running || stopped) return;
     running = runMaintenance({ ...options, sql: options.store.sql, appRole: options.store.appRole })
       .then((report) => {
-        if (report.partitionsCreated || report.legacyMoved || report.partitionsDropped || report.eventsExpired || report.partitionsIndexed) {
+        if (report.partitionsCreated || report.legacyMoved || report.partitionsDropped || report.eventsExpired || report.partitionsIndexed || report.slicesIndexed) {
           options.logger.info({ ...report }, "maintenance");
         }
       })
@@ -166,4 +182,36 @@ export function scheduleMaintenance(
     clearInterval(timer);
     await running;
   };
+}
+
+/** Said once per logger (so once per process), not every run. */
+const warned = new WeakMap<object, Set<string>>();
+function warnOnce(logger: Pick<Logger, "warn"> | undefined, message: string) {
+  if (!logger) return;
+  const said = warned.get(logger) ?? new Set<string>();
+  if (said.has(message)) return;
+  said.add(message);
+  warned.set(logger, said);
+  logger.warn({}, message);
+}
+
+/**
+ * Connections as the tables' owner for maintenance's index builds: the
+ * login migrations use (MIGRATION_DATABASE_URL, else the service's own),
+ * with no statement timeout, one at a time. Undefined for the embedded store.
+ */
+export function ownerConnector(config: Config): (() => Sql) | undefined {
+  const url = config.MIGRATION_DATABASE_URL ?? databaseUrl(config);
+  if (!url) return undefined;
+  return () =>
+    postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      connect_timeout: 5,
+      connection: {
+        application_name: "telemetry-vault-maintenance",
+        statement_timeout: "0",
+        ...(config.DB_SCHEMA ? { search_path: config.DB_SCHEMA } : {}),
+      } as Record<string, string>,
+    });
 }

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { buildApp, freshTenants, makeEvent, postJson, serviceUrl, wideWindow } from "../support/harness";
+import { ownerConnector, runMaintenance } from "../../src/storage/maintenance";
+import { buildApp, freshTenants, HOUR, makeEvent, postJson, serviceUrl, testConfig, wideWindow } from "../support/harness";
 import { openLeastPrivilegeStore, type LeastPrivilegeHandle } from "../support/least-privilege";
 
 const databaseUrl = serviceUrl("TEST_DATABASE_URL");
@@ -111,6 +112,35 @@ describe.skipIf(!databaseUrl)("the service's login", () => {
     expect([...loose]).toEqual([]);
     await handle.sql.unsafe("DROP FUNCTION public.unnest(text[]); DROP TABLE public.planted_calls");
   });
+
+  test("maintenance builds search slices only through the owner's login (MIGRATION_DATABASE_URL), and says so once without it", async () => {
+    const partition = 6 * HOUR;
+    const start = Math.ceil(Date.now() / partition) * partition;
+    const app = buildApp(handle.store, tenants);
+    const early = { eventId: "lp-slice", eventType: "log", serviceName: "s", timestamp: new Date(start + 30 * 60_000).toISOString(), payload: { msg: "slice me" } };
+    // The other tenant's: the test below counts tenant a's events up to now.
+    expect((await postJson(app, "/ingest", [early], tenants.b.key)).status).toBe(200);
+    const warnings: string[] = [];
+    const logger = { info() {}, warn: ((_: object, message: string) => void warnings.push(message)) as never };
+    const run = (env: Record<string, string>) =>
+      runMaintenance({
+        sql: handle.store.sql, appRole: handle.store.appRole, partitionHours: 6, logger, now: () => start + 2 * HOUR,
+        retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() }, openOwner: ownerConnector(testConfig(env)),
+      });
+    const { MIGRATION_DATABASE_URL: _, ...serviceOnly } = handle.env;
+    let sliced = 0;
+    for (let i = 0; i < 40; i++) sliced += (await run(serviceOnly)).slicesIndexed;
+    expect(sliced).toBe(0);
+    expect(warnings.filter((m) => m.includes("search slices need the tables' owner"))).toHaveLength(1);
+    // Closed partitions got their full index all the same, through index_closed_partition.
+    const [full] = await handle.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'vault' AND indexname LIKE '%\_search\_idx'`;
+    expect(full!.n).toBeGreaterThan(0);
+
+    for (let i = 0; i < 40 && sliced === 0; i++) sliced += (await run(handle.env)).slicesIndexed;
+    expect(sliced).toBe(1);
+    const slices = await handle.sql<{ lo: Date; hi: Date }[]>`SELECT lo, hi FROM search_slices`;
+    expect(slices.map((s) => [s.lo.getTime(), s.hi.getTime()])).toEqual([[start, start + HOUR]]);
+  }, 60_000);
 
   test("missing grants show as not ready, not as 500s behind a green probe", async () => {
     const app = buildApp(handle.store, tenants);

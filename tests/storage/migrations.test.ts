@@ -49,7 +49,7 @@ describe.skipIf(!databaseUrl)("migrate up and down on PostgreSQL", () => {
       (await sql<{ t: string }[]>`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`).map((r) => r.t);
     expect(await tables()).toEqual([
       "event_counts_5min", "event_counts_hour", "event_counts_minute", "event_partitions", "events", "events_all", "events_default",
-      "events_history", "maintenance_lease", "schema_migrations", "tenant_usage",
+      "events_history", "maintenance_lease", "schema_migrations", "search_slices", "tenant_usage",
     ]);
 
     const last = all.at(-1)!;
