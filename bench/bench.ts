@@ -21,7 +21,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { DEFAULT_BEFORE, parseArgs } from "./lib/args";
 import { runBaseline, type BaselineResult } from "./lib/baseline";
-import { SERVICES } from "./lib/data";
+import { RARE_WORD, SERVICES } from "./lib/data";
 import { explainShapes, type ExplainResult } from "./lib/explain";
 import {
   BIG_TENANT,
@@ -418,6 +418,22 @@ async function querySection() {
     queryResults = q.results;
     report.deepPage = q.deepPage;
     for (const r of q.results) if (!r.ok) fail(`query "${r.name}": ${r.problems.join("; ")}`);
+    // The rare word again with the open partition's slices hidden from the
+    // search functions (their rows set aside, the indexes kept): what the
+    // slices save, on the same data in the same run.
+    const slices = await admin.unsafe(`DELETE FROM ${querySchema}.search_slices RETURNING *`);
+    if (slices.length > 0) {
+      try {
+        const unsliced = await runQueries({
+          url: server.url, keys: { big: KEYS.big, small: KEYS.small }, sql: admin, schema: querySchema, anchorMs: meta.anchorMs,
+          rareService: RARE_SERVICE, samples: args.samples, warmup: args.queryWarmup, only: (name) => name.startsWith(`q ${RARE_WORD} (rare)`),
+        });
+        const rare = unsliced.results.filter((r) => r.name.startsWith(`q ${RARE_WORD} (rare)`));
+        queryResults.push(...rare.map((r) => ({ ...r, name: `${r.name}, slices hidden` })));
+      } finally {
+        await admin`INSERT INTO ${admin(querySchema)}.search_slices ${admin(slices as unknown as Record<string, unknown>[])}`;
+      }
+    }
     if (args.baseline) {
       const role = await appRole();
       say(`  baseline ("before"): plain SQL on events, postgres.js, 1 connection, ${role ? `as role ${role} in the tenant's transaction (RLS on)` : "as the bench user with the tenant_id filter (no tv_app)"}, ` +
@@ -489,6 +505,11 @@ function printReport() {
     say(`\n  search indexes maintenance builds on closed partitions: ${c.partitions} partitions, ${fmtInt(c.rows)} rows, ${c.seconds.toFixed(1)} s ` +
       `(${((c.seconds * 1e6) / Math.max(1, c.rows)).toFixed(1)} µs/event, off the write path), ${(c.bytes / 2 ** 20).toFixed(0)} MiB (${(c.bytes / Math.max(1, c.rows)).toFixed(0)} B/event)`);
   }
+  const slices = (report.fillCosts as { searchSlices?: { seconds: number; bytes: number; rows: number } } | undefined)?.searchSlices;
+  if (slices?.rows) {
+    say(`  search slices maintenance builds on the open partition's settled hours: ${fmtInt(slices.rows)} rows, ${slices.seconds.toFixed(1)} s ` +
+      `(${((slices.seconds * 1e6) / slices.rows).toFixed(1)} µs/event, built again by the full index at close), ${(slices.bytes / 2 ** 20).toFixed(0)} MiB`);
+  }
 
   if (queryResults.length) {
     say(`\n== Query latency (POST /query, 1 client, ${args.samples} samples after ${args.queryWarmup} warm-up; ${fmtInt(args.rows)} rows; tenant ${BIG_TENANT} unless noted)`);
@@ -558,7 +579,8 @@ function printReport() {
     say(`  single events @64: ${fmtInt(single.result.eventsPerSec)} events/s, p95 ${fmtMs(single.result.latencyMs.p95)} ms (target ≥ ${fmtInt(TARGETS.singleEventsPerSec)}/s with p95 < ${TARGETS.singleP95Ms} ms) → ${met ? "MET" : "NOT MET"}`);
   }
   if (queryResults.length) {
-    const shapes = queryResults.filter((r) => !r.name.startsWith("GET /health"));
+    // The rare word with slices hidden is a comparison, not a shape the service runs.
+    const shapes = queryResults.filter((r) => !r.name.startsWith("GET /health") && !r.name.endsWith("slices hidden"));
     const slow = shapes.filter((r) => !(r.latencyMs.p95 <= r.targetMs));
     verdicts.queries = { met: slow.length === 0, slow: slow.map((r) => ({ name: r.name, p95: r.latencyMs.p95, target: r.targetMs })) };
     say(`  queries p95 within their targets (${TARGETS.queryP95Ms} ms; search shapes their own): ${shapes.length - slow.length}/${shapes.length} shapes → ${slow.length === 0 ? "MET" : `NOT MET (${slow.map((r) => `${r.name}: ${fmtMs(r.latencyMs.p95)} ms > ${r.targetMs}`).join("; ")})`}`);

@@ -1,5 +1,6 @@
 import type { Sql } from "postgres";
 import { COUNT_LEVELS, type CountLevel } from "../../src/storage/count-plan";
+import { CLOSED_GRACE_MS, nextSearchIndexStep, partitionStates, slicesOf, takeSearchIndexStep } from "../../src/storage/search-indexes";
 import type { Db } from "../../src/storage/write-sql";
 import { batchBody, COMMON_WORD, LEVEL_CUMULATIVE, makeEvents, METHODS, RARE_WORD, ROUTES, SERVICES, STATUSES, WORDS } from "./data";
 import { headersFor } from "./http-ingest";
@@ -15,7 +16,7 @@ import { post } from "./load";
 export const BIG_TENANT = "bench-big";
 export const SMALL_TENANT = "bench-small";
 export const SPAN_MS = 7 * 24 * 3600_000;
-const FILL_VERSION = 3; // 3: realistic payloads, time partitions, search indexes; 2: time-ordered rows
+const FILL_VERSION = 4; // 4: search slices of the open partition; 3: realistic payloads, time partitions, search indexes; 2: time-ordered rows
 
 export interface FillMeta {
   version: number;
@@ -52,8 +53,8 @@ const log = (msg: string) => console.log(`  [fill] ${msg}`);
  * events with the store's grouping (UTC minute / hour slots, epoch-aligned,
  * per level key), in time order as live ingest would have written them.
  * The 7 days get the time partitions the service would have made while they
- * happened, and the partitions that closed get their search index, as
- * maintenance builds them (timed: `searchIndexes`).
+ * happened, and the search indexes maintenance would have built by the
+ * anchor (timed: `searchIndexes`, `searchSlices`).
  */
 export async function fillWithSql(sql: Sql, schema: string, rows: number, anchorMs: number, partitionHours = 6): Promise<FillCosts> {
   await sql.unsafe(`SET search_path = ${schema}; SET maintenance_work_mem = '512MB'; SET synchronous_commit = off`);
@@ -165,7 +166,7 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
   }
   log("count tables built");
   await sql`ANALYZE events`;
-  const costs = await indexClosedPartitions(sql, anchorMs);
+  const costs = await buildSearchIndexes(sql, anchorMs);
   await sql`RESET ALL`;
   return costs;
 }
@@ -173,6 +174,8 @@ export async function fillWithSql(sql: Sql, schema: string, rows: number, anchor
 export interface FillCosts {
   /** The trigram indexes maintenance builds on closed partitions: how long, how big. */
   searchIndexes: { partitions: number; seconds: number; bytes: number; rows: number };
+  /** The slices maintenance builds on the open partition's settled hours. */
+  searchSlices: { seconds: number; bytes: number; rows: number };
 }
 
 /**
@@ -192,20 +195,46 @@ async function pastPartitions(sql: Sql, fromMs: number, partitionHours: number) 
   }
 }
 
-/** What maintenance does once a partition has closed (storage/maintenance.ts), for every closed one. */
-async function indexClosedPartitions(sql: Sql, anchorMs: number): Promise<FillCosts> {
+/**
+ * What maintenance does (storage/search-indexes.ts), as its owner's
+ * connection does it (CONCURRENTLY): a full trigram index on every
+ * partition closed at the anchor, then slices of the open partition's
+ * settled hours.
+ */
+async function buildSearchIndexes(sql: Sql, anchorMs: number): Promise<FillCosts> {
   const closed = await sql<{ name: string; rows: string }[]>`
     SELECT p.name, c.reltuples::int8 AS rows FROM event_partitions AS p JOIN pg_class AS c ON c.relname = p.name
-    WHERE p.upper_bound <= ${new Date(anchorMs - 10 * 60_000)} AND c.relnamespace = current_schema()::regnamespace AND c.reltuples > 0
+    WHERE p.upper_bound <= ${new Date(anchorMs - CLOSED_GRACE_MS)} AND c.relnamespace = current_schema()::regnamespace AND c.reltuples > 0
     ORDER BY p.upper_bound`;
-  const t = performance.now();
-  for (const p of closed) await sql`SELECT index_closed_partition(${p.name})`;
+  let t = performance.now();
+  for (const p of closed) await takeSearchIndexStep(sql, sql, { kind: "full", partition: p.name });
   const seconds = (performance.now() - t) / 1000;
-  const [size] = await sql<{ bytes: string }[]>`
-    SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::int8 AS bytes FROM pg_class AS c
-    WHERE c.relname LIKE 'events%search_idx' AND c.relnamespace = current_schema()::regnamespace`;
-  log(`search indexes on ${closed.length} closed partitions: ${seconds.toFixed(1)} s, ${(Number(size!.bytes) / 2 ** 20).toFixed(0)} MiB`);
-  return { searchIndexes: { partitions: closed.length, seconds, bytes: Number(size!.bytes), rows: closed.reduce((n, p) => n + Number(p.rows), 0) } };
+  const bytes = async (like: string) => {
+    const [size] = await sql<{ bytes: string }[]>`
+      SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::int8 AS bytes FROM pg_class AS c
+      WHERE c.relname LIKE ${like} AND c.relkind = 'i' AND c.relnamespace = current_schema()::regnamespace`;
+    return Number(size!.bytes);
+  };
+  const fullBytes = await bytes("events%search_idx");
+  log(`search indexes on ${closed.length} closed partitions: ${seconds.toFixed(1)} s, ${(fullBytes / 2 ** 20).toFixed(0)} MiB`);
+
+  const open = (await partitionStates(sql)).filter((p) => p.upper_bound.getTime() > anchorMs - CLOSED_GRACE_MS);
+  t = performance.now();
+  let sliceRows = 0;
+  for (;;) {
+    const step = nextSearchIndexStep(open, await slicesOf(sql), anchorMs, true);
+    if (step?.kind !== "slice") break;
+    await takeSearchIndexStep(sql, sql, step);
+    const [n] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM events WHERE ts >= ${step.lo} AND ts < ${step.hi}`;
+    sliceRows += Number(n!.n);
+  }
+  const sliceSeconds = (performance.now() - t) / 1000;
+  const sliceBytes = await bytes("events%search_20%");
+  if (sliceRows > 0) log(`search slices of the open partition: ${sliceRows} events, ${sliceSeconds.toFixed(1)} s, ${(sliceBytes / 2 ** 20).toFixed(0)} MiB`);
+  return {
+    searchIndexes: { partitions: closed.length, seconds, bytes: fullBytes, rows: closed.reduce((n, p) => n + Number(p.rows), 0) },
+    searchSlices: { seconds: sliceSeconds, bytes: sliceBytes, rows: sliceRows },
+  };
 }
 
 /** Fill through the real code path: POST /ingest, 10k-event batches, 8 clients. */

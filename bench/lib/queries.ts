@@ -126,6 +126,8 @@ export async function runQueries(options: {
   samples: number;
   warmup: number;
   onProgress?: (line: string) => void;
+  /** Only the shapes whose name this accepts (default: all). */
+  only?: (name: string) => boolean;
 }): Promise<{ results: QueryResult[]; deepPage: number; cursorDepthReached: number }> {
   const { url, keys, sql, schema, anchorMs } = options;
   const tenantOf = (t: "big" | "small") => (t === "big" ? BIG_TENANT : SMALL_TENANT);
@@ -156,9 +158,10 @@ export async function runQueries(options: {
       WHERE tenant_id = ${BIG_TENANT} AND ts >= ${new Date(anchorMs - 3 * DAY)} AND trace_id IS NOT NULL
       ORDER BY ts LIMIT 1`;
   });
-  const shapes = [...queryShapes(anchorMs, deepPage, options.rareService), ...(trace ? searchShapes(anchorMs, trace.id) : [])];
-  const cursorShape = shapes.find((s) => s.name.includes("(cursor)"))!;
-  cursorShape.body = cursor ? { cursor } : { ...shapes[1]!.body };
+  const all = [...queryShapes(anchorMs, deepPage, options.rareService), ...(trace ? searchShapes(anchorMs, trace.id) : [])];
+  const cursorShape = all.find((s) => s.name.includes("(cursor)"))!;
+  cursorShape.body = cursor ? { cursor } : { ...all[1]!.body };
+  const shapes = all.filter((s) => options.only?.(s.name) ?? true);
 
   const expectedCache = new Map<string, number>();
   const expectedCount = async (tenant: string, check: QueryShape["check"]) => {
