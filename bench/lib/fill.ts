@@ -1,6 +1,6 @@
 import type { Sql } from "postgres";
 import { COUNT_LEVELS, type CountLevel } from "../../src/storage/count-plan";
-import { CLOSED_GRACE_MS, nextSearchIndexStep, partitionStates, slicesOf, takeSearchIndexStep } from "../../src/storage/search-indexes";
+import { CLOSED_GRACE_MS, SLICE_SETTLE_MS, nextSearchIndexStep, partitionStates, slicesOf, takeSearchIndexStep } from "../../src/storage/search-indexes";
 import type { Db } from "../../src/storage/write-sql";
 import { batchBody, COMMON_WORD, LEVEL_CUMULATIVE, makeEvents, METHODS, RARE_WORD, ROUTES, SERVICES, STATUSES, WORDS } from "./data";
 import { headersFor } from "./http-ingest";
@@ -44,6 +44,7 @@ async function writeFillMeta(sql: Sql, schema: string, meta: FillMeta) {
   await sql.unsafe(`COMMENT ON SCHEMA ${schema} IS '${JSON.stringify(meta).replaceAll("'", "''")}'`);
 }
 
+const HOUR_MS = 3_600_000;
 const log = (msg: string) => console.log(`  [fill] ${msg}`);
 
 /**
@@ -218,12 +219,15 @@ async function buildSearchIndexes(sql: Sql, anchorMs: number): Promise<FillCosts
   const fullBytes = await bytes("events%search_idx");
   log(`search indexes on ${closed.length} closed partitions: ${seconds.toFixed(1)} s, ${(fullBytes / 2 ** 20).toFixed(0)} MiB`);
 
+  // As the service's maintenance would have, running all along: a slice per hour as each one settled.
   const open = (await partitionStates(sql)).filter((p) => p.upper_bound.getTime() > anchorMs - CLOSED_GRACE_MS);
   t = performance.now();
   let sliceRows = 0;
-  for (;;) {
-    const step = nextSearchIndexStep(open, await slicesOf(sql), anchorMs, true);
-    if (step?.kind !== "slice") break;
+  const moments: number[] = [];
+  for (let now = Math.floor(anchorMs / HOUR_MS) * HOUR_MS - 48 * HOUR_MS + SLICE_SETTLE_MS; now < anchorMs; now += HOUR_MS) moments.push(now);
+  for (const now of [...moments, anchorMs]) {
+    const step = nextSearchIndexStep(open, await slicesOf(sql), now, true);
+    if (step?.kind !== "slice") continue;
     await takeSearchIndexStep(sql, sql, step);
     const [n] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM events WHERE ts >= ${step.lo} AND ts < ${step.hi}`;
     sliceRows += Number(n!.n);

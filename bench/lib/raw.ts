@@ -72,36 +72,49 @@ export async function runRawCeiling(options: {
 }): Promise<LoadResult & { insertedTotal: number }> {
   const sql = rawClient(options.databaseUrl, options.schema, options.connections);
   const templates = makeTemplates(16, options.batchSize, options.spreadMs);
+  try {
+    return await loadBatches(sql, templates, options, (columns) =>
+      options.withCounts
+        ? ingestBatch(sql, options.tenantId, options.appRole, columns, columns.ids.length)
+        : insertOnly(sql, options.tenantId, columns));
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * `connections` clients each writing one batch after another (fresh sorted
+ * ids on a template's columns) through `write`, which returns the rows it
+ * inserted; a batch is ok when every row was.
+ */
+async function loadBatches(
+  sql: Sql,
+  templates: Template[],
+  options: { connections: number; batchSize: number; warmupMs: number; durationMs: number; onWindow?: (phase: "start" | "end") => void },
+  write: (columns: EventColumns) => PromiseLike<ArrayLike<unknown>>,
+): Promise<LoadResult & { insertedTotal: number }> {
   // Open every connection before timing.
   await Promise.all(Array.from({ length: options.connections }, () => sql`SELECT 1`));
   let next = 0;
   let insertedTotal = 0;
-  try {
-    const result = await runLoad({
-      concurrency: options.connections,
-      warmupMs: options.warmupMs,
-      durationMs: options.durationMs,
-      onWindow: options.onWindow,
-      request: async () => {
-        const t = templates[next++ % templates.length]!;
-        const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
-        try {
-          const columns = { ids, ...t };
-          const inserted = options.withCounts
-            ? await ingestBatch(sql, options.tenantId, options.appRole, columns, ids.length)
-            : await insertOnly(sql, options.tenantId, columns);
-          const n = inserted.length;
-          insertedTotal += n; // synchronous after the await: no lost update
-          return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
-        } catch (error) {
-          return { ok: false, events: 0, error: (error as Error).message };
-        }
-      },
-    });
-    return { ...result, insertedTotal };
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  const result = await runLoad({
+    concurrency: options.connections,
+    warmupMs: options.warmupMs,
+    durationMs: options.durationMs,
+    onWindow: options.onWindow,
+    request: async () => {
+      const t = templates[next++ % templates.length]!;
+      const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
+      try {
+        const n = (await write({ ids, ...t })).length;
+        insertedTotal += n; // synchronous after the await: no lost update
+        return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
+      } catch (error) {
+        return { ok: false, events: 0, error: (error as Error).message };
+      }
+    },
+  });
+  return { ...result, insertedTotal };
 }
 
 function insertOnly(sql: Sql, tenantId: string, c: EventColumns) {
@@ -148,29 +161,12 @@ export async function runRawOneKey(options: {
       SELECT max(pronargs)::int AS args FROM pg_proc
       WHERE proname = 'ingest_events' AND pronamespace = ${options.schema}::regnamespace`;
     const current = newest!.args >= 11;
-    await Promise.all(Array.from({ length: options.connections }, () => sql`SELECT 1`));
-    let next = 0;
-    return await runLoad({
-      concurrency: options.connections,
-      warmupMs: options.warmupMs,
-      durationMs: options.durationMs,
-      onWindow: options.onWindow,
-      request: async () => {
-        const t = templates[next++ % templates.length]!;
-        const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
-        try {
-          const inserted = current
-            ? await ingestBatch(sql, options.tenantId, options.appRole, { ids, ...t }, ids.length)
-            : await sql`
-                SELECT ingest_events(${options.tenantId}, ${options.appRole ?? null}, ${ids}::text[], ${t.types}::text[],
-                                     ${t.services}::text[], ${t.timestamps}::timestamptz[], ${t.payloads}::text::jsonb)`;
-          const n = inserted.length;
-          return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
-        } catch (error) {
-          return { ok: false, events: 0, error: (error as Error).message };
-        }
-      },
-    });
+    return await loadBatches(sql, templates, options, (c) =>
+      current
+        ? ingestBatch(sql, options.tenantId, options.appRole, c, c.ids.length)
+        : sql`
+            SELECT ingest_events(${options.tenantId}, ${options.appRole ?? null}, ${c.ids}::text[], ${c.types}::text[],
+                                 ${c.services}::text[], ${c.timestamps}::timestamptz[], ${c.payloads}::text::jsonb)`);
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -131,8 +131,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   // Search: one index built or dropped a run (building one takes a while).
   const owner = options.openOwner?.();
   try {
-    const canSlice = !!owner && (await ownsEvents(owner));
-    if (owner && !canSlice) warnOnce(logger, "search slices need the tables' owner (MIGRATION_DATABASE_URL): the open partition is read whole by rare words");
+    const canSlice = !!owner && (await ownerAvailable(owner, logger));
     const slices = canSlice ? await slicesOf(owner!) : [];
     const step = nextSearchIndexStep(partitions.filter((p) => !dropped.has(p.name)), slices, now, canSlice);
     if (step && (await takeSearchIndexStep(sql, canSlice ? owner : undefined, step))) {
@@ -184,6 +183,21 @@ export function scheduleMaintenance(
   };
 }
 
+/**
+ * Whether the owner's connection can be used: it connects, and its login may
+ * act as the owner of events. If not, it says why, once, and search goes
+ * without slices (the rest of maintenance is unaffected).
+ */
+async function ownerAvailable(owner: Sql, logger: Pick<Logger, "warn"> | undefined): Promise<boolean> {
+  try {
+    if (await ownsEvents(owner)) return true;
+    warnOnce(logger, "search slices need the tables' owner (MIGRATION_DATABASE_URL): until then rare words read the open partition whole");
+  } catch (error) {
+    warnOnce(logger, `search slices: cannot connect as the tables' owner (${(error as Error).message}): until then rare words read the open partition whole`);
+  }
+  return false;
+}
+
 /** Said once per logger (so once per process), not every run. */
 const warned = new WeakMap<object, Set<string>>();
 function warnOnce(logger: Pick<Logger, "warn"> | undefined, message: string) {
@@ -198,10 +212,12 @@ function warnOnce(logger: Pick<Logger, "warn"> | undefined, message: string) {
 /**
  * Connections as the tables' owner for maintenance's index builds: the
  * login migrations use (MIGRATION_DATABASE_URL, else the service's own),
- * with no statement timeout, one at a time. Undefined for the embedded store.
+ * with no statement timeout, one at a time. Undefined for the embedded store
+ * and behind PgBouncer without MIGRATION_DATABASE_URL.
  */
 export function ownerConnector(config: Config): (() => Sql) | undefined {
-  const url = config.MIGRATION_DATABASE_URL ?? databaseUrl(config);
+  // Through PgBouncer in transaction mode a session has no settings of its own: only a direct owner's URL.
+  const url = config.MIGRATION_DATABASE_URL ?? (config.DB_PGBOUNCER ? undefined : databaseUrl(config));
   if (!url) return undefined;
   return () =>
     postgres(url, {
