@@ -28,9 +28,15 @@ REVOKE ALL ON search_slices FROM PUBLIC;
 -- partitions by their full index, the newest hour whole). Parameters:
 -- $1 tenant, $2 from, $3 to, $4 type, $5 service. Its own function so a test
 -- can EXPLAIN what a search runs.
+-- The bounds are written as ISO text in UTC, whatever the session's DateStyle
+-- and TimeZone, so they read back exactly. Slices that overlap (they should
+-- not, but two runners could leave some) are taken from where the last one
+-- ended, so no row is read twice.
 CREATE FUNCTION search_keys_statement(patterns text[], from_ts timestamptz, to_ts timestamptz, only_type text, only_service text)
 RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
 AS $$
 DECLARE
   base text := pg_catalog.format(
@@ -47,11 +53,13 @@ BEGIN
     WHERE sl.hi > from_ts AND sl.lo <= to_ts
     ORDER BY sl.lo
   LOOP
+    CONTINUE WHEN s.hi <= taken_to;
     IF taken_to IS NULL OR taken_to < s.lo THEN
       pieces := pieces || (base || pg_catalog.format(' AND e.ts < %L::timestamptz', s.lo)
         || CASE WHEN taken_to IS NULL THEN '' ELSE pg_catalog.format(' AND e.ts >= %L::timestamptz', taken_to) END);
     END IF;
-    pieces := pieces || (base || pg_catalog.format(' AND e.ts >= %L::timestamptz AND e.ts < %L::timestamptz', s.lo, s.hi));
+    pieces := pieces || (base || pg_catalog.format(' AND e.ts >= %L::timestamptz AND e.ts < %L::timestamptz',
+      GREATEST(s.lo, coalesce(taken_to, s.lo)), s.hi));
     taken_to := s.hi;
   END LOOP;
   pieces := pieces || (base || CASE WHEN taken_to IS NULL THEN '' ELSE pg_catalog.format(' AND e.ts >= %L::timestamptz', taken_to) END);
@@ -141,4 +149,12 @@ BEGIN
 END
 $$;
 DROP FUNCTION search_keys_statement(text[], timestamptz, timestamptz, text, text);
+DO $$
+DECLARE
+  slice text;
+BEGIN
+  FOR slice IN SELECT index_name FROM search_slices LOOP
+    EXECUTE pg_catalog.format('DROP INDEX IF EXISTS %I', slice);
+  END LOOP;
+END $$;
 DROP TABLE search_slices;

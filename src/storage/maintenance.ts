@@ -1,7 +1,7 @@
 import postgres, { type Sql } from "postgres";
 import type { Logger } from "pino";
 import { databaseUrl, retentionDaysOf, type Config } from "../config";
-import { nextSearchIndexStep, ownsEvents, partitionStates, slicesOf, takeSearchIndexStep } from "./search-indexes";
+import { aloneOnSearchIndexes, nextSearchIndexStep, ownsEvents, partitionStates, slicesOf, takeSearchIndexStep } from "./search-indexes";
 
 /**
  * Upkeep of the partitioned layout (sql/007), one runner at a time across
@@ -54,6 +54,8 @@ const AHEAD_MS = 48 * HOUR_MS;
 /** Count shards of slots older than this are folded together. */
 const FOLD_AFTER_MS = HOUR_MS;
 const LEASE_SECONDS = 300;
+/** How long stopping waits for a run in flight. */
+const STOP_WAIT_MS = 5000;
 const BATCH = 5000;
 /** Batches of each kind one run does at most. */
 const BATCHES_PER_RUN = 20;
@@ -129,16 +131,22 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   }
 
   // Search: one index built or dropped a run (building one takes a while).
+  // A failure here is said and retried next run; the rest of maintenance goes on.
   const owner = options.openOwner?.();
   try {
-    const canSlice = !!owner && (await ownerAvailable(owner, logger));
-    const slices = canSlice ? await slicesOf(owner!) : [];
-    const step = nextSearchIndexStep(partitions.filter((p) => !dropped.has(p.name)), slices, now, canSlice);
-    if (step && (await takeSearchIndexStep(sql, canSlice ? owner : undefined, step))) {
-      if (step.kind === "full") report.partitionsIndexed++;
-      if (step.kind === "slice") report.slicesIndexed++;
-      report.more ||= step.kind !== "slice";
-    }
+    const open = partitions.filter((p) => !dropped.has(p.name));
+    const step = async (builder: Sql | undefined) => {
+      const next = nextSearchIndexStep(open, builder ? await slicesOf(builder) : [], now, !!builder);
+      if (next && (await takeSearchIndexStep(sql, builder, next))) {
+        if (next.kind === "full") report.partitionsIndexed++;
+        if (next.kind === "slice") report.slicesIndexed++;
+        report.more ||= next.kind !== "slice";
+      }
+    };
+    if (owner && (await ownerAvailable(owner, logger))) await aloneOnSearchIndexes(owner, () => step(owner));
+    else await step(undefined);
+  } catch (error) {
+    logger?.warn({ err: error }, "maintenance: search index step failed; will retry");
   } finally {
     await owner?.end({ timeout: 5 });
   }
@@ -155,7 +163,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
 /**
  * Runs maintenance every `intervalS` in the background (one replica at a
  * time: the lease), never overlapping itself; failures are logged and
- * retried next time. Returns a stop function that waits for a run in flight.
+ * retried next time. Returns a stop function that waits a while (STOP_WAIT_MS) for a run in flight.
  */
 export function scheduleMaintenance(
   options: Omit<MaintenanceOptions, "sql" | "appRole"> & { store: { sql: Sql; appRole: string | undefined }; intervalS: number; logger: Pick<Logger, "info" | "warn"> },
@@ -179,7 +187,9 @@ export function scheduleMaintenance(
   return async () => {
     stopped = true;
     clearInterval(timer);
-    await running;
+    // A search index build may take minutes: shutdown waits a while, then leaves it (an
+    // interrupted build leaves an invalid index, which the next run drops and builds again).
+    await Promise.race([running, Bun.sleep(STOP_WAIT_MS)]);
   };
 }
 
@@ -216,8 +226,10 @@ function warnOnce(logger: Pick<Logger, "warn"> | undefined, message: string) {
  * and behind PgBouncer without MIGRATION_DATABASE_URL.
  */
 export function ownerConnector(config: Config): (() => Sql) | undefined {
+  const service = databaseUrl(config);
+  if (!service) return undefined; // the embedded store
   // Through PgBouncer in transaction mode a session has no settings of its own: only a direct owner's URL.
-  const url = config.MIGRATION_DATABASE_URL ?? (config.DB_PGBOUNCER ? undefined : databaseUrl(config));
+  const url = config.MIGRATION_DATABASE_URL ?? (config.DB_PGBOUNCER ? undefined : service);
   if (!url) return undefined;
   return () =>
     postgres(url, {

@@ -195,6 +195,8 @@ export async function migrateDown(sql: Sql, dir = MIGRATIONS_DIR): Promise<strin
     const migration = migrations.find((m) => m.version === last.version);
     if (!migration) throw new Error(`migration ${last.version} is applied but its file is missing`);
     if (migration.down) await tx.unsafe(migration.down);
+    // A down that restores a function (CREATE OR REPLACE) drops its pinned search_path.
+    await pinFunctions(tx);
     await tx`DELETE FROM schema_migrations WHERE version = ${migration.version}`;
     return `${migration.version}_${migration.name}`;
   });

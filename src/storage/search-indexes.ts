@@ -35,6 +35,8 @@ export interface Slice {
   partition_name: string;
   lo: Date;
   hi: Date;
+  /** Its index exists and is valid (a build that failed leaves none, or an invalid one). */
+  valid: boolean;
 }
 
 export type SearchIndexStep =
@@ -44,16 +46,17 @@ export type SearchIndexStep =
 
 /**
  * What to build or drop next: the full index of a closed partition first
- * (oldest first), then the slices its full index made redundant (or whose
- * partition retention dropped), then the next slice of an open partition:
- * from where its slices end to the last whole hour settled, at least an hour.
+ * (oldest first), then the slices to drop (made redundant by a full index,
+ * their partition dropped by retention, or their build failed: the hours
+ * are sliced again), then the next slice of an open partition: from where
+ * its slices end to the last whole hour settled, at least an hour.
  */
 export function nextSearchIndexStep(partitions: PartitionState[], slices: Slice[], now: number, canSlice: boolean): SearchIndexStep | undefined {
   const closed = partitions.find((p) => !p.indexed && p.upper_bound.getTime() <= now - CLOSED_GRACE_MS);
   if (closed) return { kind: "full", partition: closed.name };
 
   const open = new Set(partitions.filter((p) => !p.indexed).map((p) => p.name));
-  const redundant = slices.filter((s) => !open.has(s.partition_name));
+  const redundant = slices.filter((s) => !open.has(s.partition_name) || !s.valid);
   if (redundant.length > 0) return { kind: "dropSlices", slices: redundant };
 
   if (!canSlice) return undefined;
@@ -84,9 +87,30 @@ export async function ownsEvents(sql: Sql): Promise<boolean> {
   return row?.owns === true;
 }
 
-/** The slices built so far (read as the owner: the service's role has no grant on search_slices). */
+/** The slices recorded (read as the owner: the service's role has no grant on search_slices). */
 export function slicesOf(owner: Sql): Promise<Slice[]> {
-  return owner<Slice[]>`SELECT index_name, partition_name, lo, hi FROM search_slices ORDER BY lo`;
+  return owner<Slice[]>`
+    SELECT s.index_name, s.partition_name, s.lo, s.hi, coalesce(x.indisvalid, false) AS valid
+    FROM search_slices AS s LEFT JOIN pg_catalog.pg_index AS x ON x.indexrelid = pg_catalog.to_regclass(s.index_name)
+    ORDER BY s.lo`;
+}
+
+/**
+ * Runs `work` only if no other runner is building or dropping search indexes
+ * in this schema (a session lock on the owner's own connection, which does
+ * not go through a pooler); returns false when one is. The maintenance
+ * lease alone would not do: a build may outlast it.
+ */
+export async function aloneOnSearchIndexes(owner: Sql, work: () => Promise<void>): Promise<boolean> {
+  const [lock] = await owner<{ taken: boolean }[]>`
+    SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext(current_schema() || ':search indexes')) AS taken`;
+  if (!lock?.taken) return false;
+  try {
+    await work();
+    return true;
+  } finally {
+    await owner`SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtext(current_schema() || ':search indexes'))`;
+  }
 }
 
 /** The trigram operator class, schema-qualified (pg_trgm may live in another schema); undefined without pg_trgm. */
@@ -131,12 +155,13 @@ export async function takeSearchIndexStep(sql: Sql, owner: Sql | undefined, step
       const ops = owner && (await trigramOps(owner));
       if (!owner || !ops) return false;
       const name = `${step.partition}_search_${hourStamp(step.lo)}_${hourStamp(step.hi)}`;
-      await buildConcurrently(owner, name,
-        `ON ${quoteIdentifier(step.partition)} USING gin (search_text ${ops}) ` +
-        `WHERE ts >= '${step.lo.toISOString()}'::timestamptz AND ts < '${step.hi.toISOString()}'::timestamptz`);
+      // Recorded first: if the build fails, the next run finds the slice invalid, drops it and slices the hours again.
       await owner`
         INSERT INTO search_slices (index_name, partition_name, lo, hi) VALUES (${name}, ${step.partition}, ${step.lo}, ${step.hi})
         ON CONFLICT (index_name) DO NOTHING`;
+      await buildConcurrently(owner, name,
+        `ON ${quoteIdentifier(step.partition)} USING gin (search_text ${ops}) ` +
+        `WHERE ts >= '${step.lo.toISOString()}'::timestamptz AND ts < '${step.hi.toISOString()}'::timestamptz`);
       return true;
     }
   }

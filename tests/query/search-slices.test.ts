@@ -107,6 +107,8 @@ describe.skipIf(!databaseUrl)("search slices on PostgreSQL", () => {
     // are priced out, so any index the planner may use, it does).
     const conn = await handle.sql.reserve();
     try {
+      // Whatever the session's date style and zone, the bounds read back exactly.
+      await conn.unsafe(`SET datestyle = 'SQL, DMY'; SET timezone = 'Asia/Kolkata'`);
       const [row] = await conn<{ statement: string }[]>`
         SELECT search_keys_statement(${[`%${RARE}%`]}::text[], ${new Date(start)}, ${new Date(start + PARTITION - 1)}, NULL, NULL) AS statement`;
       await conn.unsafe(`SET enable_seqscan = off`);
@@ -116,7 +118,7 @@ describe.skipIf(!databaseUrl)("search slices on PostgreSQL", () => {
       const text = plan.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
       expect(text).toContain(`Bitmap Index Scan on ${slices[0]!.index_name}`);
       await conn.unsafe(`DEALLOCATE slice_search`);
-      await conn.unsafe(`RESET enable_seqscan`);
+      await conn.unsafe(`RESET enable_seqscan; RESET datestyle; RESET timezone`);
     } finally {
       conn.release();
     }
@@ -126,6 +128,24 @@ describe.skipIf(!databaseUrl)("search slices on PostgreSQL", () => {
     const bounds = await handle.sql<{ lo: Date; hi: Date }[]>`SELECT lo, hi FROM search_slices ORDER BY lo`;
     expect(bounds.map((s) => [s.lo.getTime() - start, s.hi.getTime() - start])).toEqual([[0, 3 * HOUR], [3 * HOUR, 4 * HOUR]]);
     expect(await found(app, tenants.a.key)).toEqual(["rare-first-hour", "rare-newest-hour"]);
+
+    // Slices that overlap (two runners could leave some) and one whose build failed: every key once.
+    const [first] = await handle.sql<{ p: string }[]>`SELECT partition_name AS p FROM search_slices LIMIT 1`;
+    const partition = first!.p;
+    await handle.sql.unsafe(`CREATE INDEX overlap_idx ON ${partition} USING gin (search_text public.gin_trgm_ops)
+      WHERE ts >= '${new Date(start).toISOString()}' AND ts < '${new Date(start + 4 * HOUR).toISOString()}'`);
+    await handle.sql`INSERT INTO search_slices VALUES ('overlap_idx', ${partition}, ${new Date(start)}, ${new Date(start + 4 * HOUR)}),
+                                                     ('never_built_idx', ${partition}, ${new Date(start + HOUR)}, ${new Date(start + 2 * HOUR)})`;
+    const keys = await handle.sql.begin(async (tx) => {
+      await tx`SELECT set_config('app.tenant_id', ${tenants.a.tenant}, true)`;
+      return tx<{ event_id: string }[]>`
+        SELECT event_id FROM search_keys(${[`%${RARE}%`]}::text[], ${new Date(start)}, ${new Date(start + PARTITION - 1)}, NULL, NULL, 100)`;
+    });
+    expect(keys.map((k) => k.event_id).sort()).toEqual(["rare-first-hour", "rare-newest-hour"]);
+    // The next run drops the slice whose index is missing; the overlap stays harmless until close.
+    await maintenance(start + 4 * HOUR + 15 * 60_000);
+    const names = await handle.sql<{ index_name: string }[]>`SELECT index_name FROM search_slices ORDER BY index_name`;
+    expect(names.map((n) => n.index_name)).not.toContain("never_built_idx");
   });
 
   test("once the partition has closed, its full index replaces the slices", async () => {
