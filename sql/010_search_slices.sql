@@ -59,7 +59,7 @@ BEGIN
         || CASE WHEN taken_to IS NULL THEN '' ELSE pg_catalog.format(' AND e.ts >= %L::timestamptz', taken_to) END);
     END IF;
     pieces := pieces || (base || pg_catalog.format(' AND e.ts >= %L::timestamptz AND e.ts < %L::timestamptz',
-      GREATEST(s.lo, coalesce(taken_to, s.lo)), s.hi));
+      GREATEST(s.lo, taken_to), s.hi));
     taken_to := s.hi;
   END LOOP;
   pieces := pieces || (base || CASE WHEN taken_to IS NULL THEN '' ELSE pg_catalog.format(' AND e.ts >= %L::timestamptz', taken_to) END);
@@ -84,6 +84,17 @@ BEGIN
 END
 $$;
 
+-- The trigram operator class, schema-qualified (pg_trgm may live in another
+-- schema); NULL without pg_trgm. For index_closed_partition and for the
+-- indexes maintenance builds itself (storage/search-indexes.ts).
+CREATE FUNCTION trigram_ops() RETURNS text
+LANGUAGE sql STABLE
+AS $$
+  SELECT pg_catalog.quote_ident(n.nspname) || '.gin_trgm_ops'
+  FROM pg_catalog.pg_opclass AS o JOIN pg_catalog.pg_namespace AS n ON n.oid = o.opcnamespace
+  WHERE o.opcname = 'gin_trgm_ops' LIMIT 1
+$$;
+
 -- A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind, which
 -- IF NOT EXISTS would take for the index: drop it first.
 CREATE OR REPLACE FUNCTION index_closed_partition(partition_name text) RETURNS boolean
@@ -91,15 +102,9 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 AS $$
 DECLARE
-  ops text;
+  ops text := trigram_ops();
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM event_partitions WHERE name = partition_name) THEN
-    RETURN false;
-  END IF;
-  SELECT pg_catalog.quote_ident(n.nspname) || '.gin_trgm_ops' INTO ops
-  FROM pg_catalog.pg_opclass o JOIN pg_catalog.pg_namespace n ON n.oid = o.opcnamespace
-  WHERE o.opcname = 'gin_trgm_ops' LIMIT 1;
-  IF ops IS NULL THEN
+  IF ops IS NULL OR NOT EXISTS (SELECT 1 FROM event_partitions WHERE name = partition_name) THEN
     RETURN false;
   END IF;
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_index AS x
@@ -149,6 +154,7 @@ BEGIN
 END
 $$;
 DROP FUNCTION search_keys_statement(text[], timestamptz, timestamptz, text, text);
+DROP FUNCTION trigram_ops();
 DO $$
 DECLARE
   slice text;

@@ -12,7 +12,7 @@ import { createMetrics } from "./observability/metrics";
 import { createTracerProvider } from "./observability/tracer-provider";
 import { waitUntilReady } from "./ratelimit";
 import { createLimiterFromConfig } from "./ratelimit/from-config";
-import { ownerConnector, scheduleMaintenance } from "./storage/maintenance";
+import { ownerClient, scheduleMaintenance } from "./storage/maintenance";
 import { createLiveTail } from "./tail/live-tail";
 import { openStore } from "./storage/open-store";
 import { createUsageRecorder } from "./storage/usage-recorder";
@@ -93,7 +93,7 @@ async function main() {
   if (config.MAINTENANCE_INTERVAL_S > 0) {
     void store.migration.then(() => {
       stopMaintenance = scheduleMaintenance({
-        store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger, openOwner: ownerConnector(config),
+        store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger, owner: ownerClient(config),
       });
     });
   }

@@ -6,12 +6,13 @@
  */
 import { cliConfig } from "./cli-config";
 import { createLogger } from "../observability/logger";
-import { ownerConnector, runMaintenance } from "./maintenance";
+import { ownerClient, runMaintenance } from "./maintenance";
 import { openStore } from "./open-store";
 
 const config = cliConfig("maintenance");
 const logger = createLogger({ level: config.LOG_LEVEL === "silent" ? "silent" : "warn" });
 const store = await openStore({ ...config, MIGRATE_ON_START: false }, logger);
+const owner = ownerClient(config);
 try {
   await store.migration;
   const totals: Record<string, number> = {};
@@ -22,7 +23,7 @@ try {
       partitionHours: config.PARTITION_HOURS,
       retention: config,
       logger,
-      openOwner: ownerConnector(config),
+      owner,
     });
     if (!report.ran) {
       console.error("maintenance: another replica holds the maintenance lease; try again later");
@@ -37,5 +38,6 @@ try {
   console.error(`maintenance failed: ${(error as Error).message}`);
   process.exitCode = 1;
 } finally {
+  await owner?.end({ timeout: 5 });
   await store.close();
 }

@@ -25,11 +25,11 @@ export interface MaintenanceOptions {
   logger?: Pick<Logger, "info" | "warn">;
   now?: () => number;
   /**
-   * Opens a connection as the tables' owner with no statement timeout
-   * (ownerConnector), for the search indexes built CONCURRENTLY; closed at
-   * the end of the run. Without it, no search slices (search-indexes.ts).
+   * A client as the tables' owner with no statement timeout (ownerClient),
+   * for the search indexes built CONCURRENTLY; its owner ends it. Without
+   * it, no search slices (search-indexes.ts).
    */
-  openOwner?: () => Sql;
+  owner?: Sql;
 }
 
 export interface MaintenanceReport {
@@ -132,23 +132,21 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
 
   // Search: one index built or dropped a run (building one takes a while).
   // A failure here is said and retried next run; the rest of maintenance goes on.
-  const owner = options.openOwner?.();
   try {
+    const builder = options.owner && (await ownerAvailable(options.owner, logger)) ? options.owner : undefined;
     const open = partitions.filter((p) => !dropped.has(p.name));
-    const step = async (builder: Sql | undefined) => {
-      const next = nextSearchIndexStep(open, builder ? await slicesOf(builder) : [], now, !!builder);
-      if (next && (await takeSearchIndexStep(sql, builder, next))) {
-        if (next.kind === "full") report.partitionsIndexed++;
-        if (next.kind === "slice") report.slicesIndexed++;
-        report.more ||= next.kind !== "slice";
+    const takeStep = async () => {
+      const step = nextSearchIndexStep(open, builder ? await slicesOf(builder) : [], now, !!builder);
+      if (step && (await takeSearchIndexStep(sql, builder, step))) {
+        if (step.kind === "full") report.partitionsIndexed++;
+        if (step.kind === "slice") report.slicesIndexed++;
+        report.more ||= step.kind !== "slice";
       }
     };
-    if (owner && (await ownerAvailable(owner, logger))) await aloneOnSearchIndexes(owner, () => step(owner));
-    else await step(undefined);
+    if (builder) await aloneOnSearchIndexes(builder, takeStep);
+    else await takeStep();
   } catch (error) {
     logger?.warn({ err: error }, "maintenance: search index step failed; will retry");
-  } finally {
-    await owner?.end({ timeout: 5 });
   }
 
   for (let i = 0; i < BATCHES_PER_RUN; i++) {
@@ -163,7 +161,8 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
 /**
  * Runs maintenance every `intervalS` in the background (one replica at a
  * time: the lease), never overlapping itself; failures are logged and
- * retried next time. Returns a stop function that waits a while (STOP_WAIT_MS) for a run in flight.
+ * retried next time. Returns a stop function that waits a while (STOP_WAIT_MS)
+ * for a run in flight, then ends the owner's client.
  */
 export function scheduleMaintenance(
   options: Omit<MaintenanceOptions, "sql" | "appRole"> & { store: { sql: Sql; appRole: string | undefined }; intervalS: number; logger: Pick<Logger, "info" | "warn"> },
@@ -190,6 +189,7 @@ export function scheduleMaintenance(
     // A search index build may take minutes: shutdown waits a while, then leaves it (an
     // interrupted build leaves an invalid index, which the next run drops and builds again).
     await Promise.race([running, Bun.sleep(STOP_WAIT_MS)]);
+    await options.owner?.end({ timeout: 1 });
   };
 }
 
@@ -220,26 +220,28 @@ function warnOnce(logger: Pick<Logger, "warn"> | undefined, message: string) {
 }
 
 /**
- * Connections as the tables' owner for maintenance's index builds: the
- * login migrations use (MIGRATION_DATABASE_URL, else the service's own),
- * with no statement timeout, one at a time. Undefined for the embedded store
- * and behind PgBouncer without MIGRATION_DATABASE_URL.
+ * A client as the tables' owner for maintenance's index builds: the login
+ * migrations use (MIGRATION_DATABASE_URL, else the service's own), one
+ * connection with no statement timeout, opened when first used and kept
+ * between runs. Undefined for the embedded store and behind PgBouncer
+ * without MIGRATION_DATABASE_URL.
  */
-export function ownerConnector(config: Config): (() => Sql) | undefined {
+export function ownerClient(config: Config): Sql | undefined {
   const service = databaseUrl(config);
   if (!service) return undefined; // the embedded store
   // Through PgBouncer in transaction mode a session has no settings of its own: only a direct owner's URL.
   const url = config.MIGRATION_DATABASE_URL ?? (config.DB_PGBOUNCER ? undefined : service);
   if (!url) return undefined;
-  return () =>
-    postgres(url, {
-      max: 1,
-      onnotice: () => {},
-      connect_timeout: 5,
-      connection: {
-        application_name: "telemetry-vault-maintenance",
-        statement_timeout: "0",
-        ...(config.DB_SCHEMA ? { search_path: config.DB_SCHEMA } : {}),
-      } as Record<string, string>,
-    });
+  return postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: 5,
+    // Kept across runs of the default interval (60 s), closed when maintenance stops running.
+    idle_timeout: 2 * 60,
+    connection: {
+      application_name: "telemetry-vault-maintenance",
+      statement_timeout: "0",
+      ...(config.DB_SCHEMA ? { search_path: config.DB_SCHEMA } : {}),
+    } as Record<string, string>,
+  });
 }

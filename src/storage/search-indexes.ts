@@ -96,30 +96,26 @@ export function slicesOf(owner: Sql): Promise<Slice[]> {
 }
 
 /**
- * Runs `work` only if no other runner is building or dropping search indexes
+ * Runs `work` unless another runner is building or dropping search indexes
  * in this schema (a session lock on the owner's own connection, which does
- * not go through a pooler); returns false when one is. The maintenance
- * lease alone would not do: a build may outlast it.
+ * not go through a pooler). The maintenance lease alone would not do: a
+ * build may outlast it.
  */
-export async function aloneOnSearchIndexes(owner: Sql, work: () => Promise<void>): Promise<boolean> {
+export async function aloneOnSearchIndexes(owner: Sql, work: () => Promise<void>): Promise<void> {
   const [lock] = await owner<{ taken: boolean }[]>`
     SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext(current_schema() || ':search indexes')) AS taken`;
-  if (!lock?.taken) return false;
+  if (!lock?.taken) return;
   try {
     await work();
-    return true;
   } finally {
     await owner`SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtext(current_schema() || ':search indexes'))`;
   }
 }
 
-/** The trigram operator class, schema-qualified (pg_trgm may live in another schema); undefined without pg_trgm. */
+/** The trigram operator class, schema-qualified (sql/010 trigram_ops); undefined without pg_trgm. */
 async function trigramOps(sql: Sql): Promise<string | undefined> {
-  const [row] = await sql<{ ops: string }[]>`
-    SELECT pg_catalog.quote_ident(n.nspname) || '.gin_trgm_ops' AS ops
-    FROM pg_catalog.pg_opclass AS o JOIN pg_catalog.pg_namespace AS n ON n.oid = o.opcnamespace
-    WHERE o.opcname = 'gin_trgm_ops' LIMIT 1`;
-  return row?.ops;
+  const [row] = await sql<{ ops: string | null }[]>`SELECT trigram_ops() AS ops`;
+  return row?.ops ?? undefined;
 }
 
 /**

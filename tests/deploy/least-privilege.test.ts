@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { ownerConnector, runMaintenance } from "../../src/storage/maintenance";
+import { ownerClient, runMaintenance } from "../../src/storage/maintenance";
 import { buildApp, freshTenants, HOUR, makeEvent, postJson, serviceUrl, testConfig, wideWindow } from "../support/harness";
 import { openLeastPrivilegeStore, type LeastPrivilegeHandle } from "../support/least-privilege";
 
@@ -122,21 +122,28 @@ describe.skipIf(!databaseUrl)("the service's login", () => {
     expect((await postJson(app, "/ingest", [early], tenants.b.key)).status).toBe(200);
     const warnings: string[] = [];
     const logger = { info() {}, warn: ((_: object, message: string) => void warnings.push(message)) as never };
-    const run = (env: Record<string, string>) =>
+    const run = (owner: postgres.Sql | undefined) =>
       runMaintenance({
         sql: handle.store.sql, appRole: handle.store.appRole, partitionHours: 6, logger, now: () => start + 2 * HOUR,
-        retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() }, openOwner: ownerConnector(testConfig(env)),
+        retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() }, owner,
       });
     const { MIGRATION_DATABASE_URL: _, ...serviceOnly } = handle.env;
+    const asService = ownerClient(testConfig(serviceOnly));
+    const asOwner = ownerClient(testConfig(handle.env));
     let sliced = 0;
-    for (let i = 0; i < 40; i++) sliced += (await run(serviceOnly)).slicesIndexed;
-    expect(sliced).toBe(0);
-    expect(warnings.filter((m) => m.includes("search slices need the tables' owner"))).toHaveLength(1);
-    // Closed partitions got their full index all the same, through index_closed_partition.
-    const [full] = await handle.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'vault' AND indexname LIKE '%\_search\_idx'`;
-    expect(full!.n).toBeGreaterThan(0);
+    try {
+      for (let i = 0; i < 40; i++) sliced += (await run(asService)).slicesIndexed;
+      expect(sliced).toBe(0);
+      expect(warnings.filter((m) => m.includes("search slices need the tables' owner"))).toHaveLength(1);
+      // Closed partitions got their full index all the same, through index_closed_partition.
+      const [full] = await handle.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'vault' AND indexname LIKE '%\_search\_idx'`;
+      expect(full!.n).toBeGreaterThan(0);
 
-    for (let i = 0; i < 40 && sliced === 0; i++) sliced += (await run(handle.env)).slicesIndexed;
+      for (let i = 0; i < 40 && sliced === 0; i++) sliced += (await run(asOwner)).slicesIndexed;
+    } finally {
+      await asService?.end();
+      await asOwner?.end();
+    }
     expect(sliced).toBe(1);
     const slices = await handle.sql<{ lo: Date; hi: Date }[]>`SELECT lo, hi FROM search_slices`;
     expect(slices.map((s) => [s.lo.getTime(), s.hi.getTime()])).toEqual([[start, start + HOUR]]);

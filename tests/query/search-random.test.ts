@@ -6,7 +6,7 @@
  * tail's matcher (which filters events in the process) must agree too.
  */
 import { expect, test } from "bun:test";
-import { ownerConnector, runMaintenance } from "../../src/storage/maintenance";
+import { ownerClient, runMaintenance } from "../../src/storage/maintenance";
 import { HOUR, postJson, serviceUrl, testConfig, type StoreHandle, type TestApp } from "../support/harness";
 import { describeOnStores } from "../support/store-suite";
 import { searchTerms } from "../../src/query/search.schemas";
@@ -250,15 +250,19 @@ function body(s: Search) {
  */
 async function indexAsMaintenanceWould(handle: StoreHandle, now: number) {
   const [row] = await handle.sql<{ schema: string }[]>`SELECT current_schema() AS schema`;
-  const openOwner = ownerConnector(testConfig({ DATABASE_URL: serviceUrl("TEST_DATABASE_URL")!, DB_SCHEMA: row!.schema }));
+  const owner = ownerClient(testConfig({ DATABASE_URL: serviceUrl("TEST_DATABASE_URL")!, DB_SCHEMA: row!.schema }));
   let slices = 0;
-  for (let run = 0; run < 60; run++) {
-    const report = await runMaintenance({
-      sql: handle.store.sql, appRole: handle.store.appRole, partitionHours: 6, now: () => now, openOwner,
-      retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() },
-    });
-    slices += report.slicesIndexed;
-    if (!report.more && report.partitionsIndexed === 0 && report.slicesIndexed === 0) break;
+  try {
+    for (let run = 0; run < 60; run++) {
+      const report = await runMaintenance({
+        sql: handle.store.sql, appRole: handle.store.appRole, partitionHours: 6, now: () => now, owner,
+        retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() },
+      });
+      slices += report.slicesIndexed;
+      if (!report.more && report.partitionsIndexed === 0 && report.slicesIndexed === 0) break;
+    }
+  } finally {
+    await owner?.end();
   }
   expect(slices).toBeGreaterThan(0);
 }

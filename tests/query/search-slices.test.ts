@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type postgres from "postgres";
-import { ownerConnector, runMaintenance } from "../../src/storage/maintenance";
+import { ownerClient, runMaintenance } from "../../src/storage/maintenance";
 import { buildApp, freshTenants, HOUR, openPostgresTestStore, postJson, serviceUrl, testConfig, type StoreHandle, type TestApp } from "../support/harness";
 
 const databaseUrl = serviceUrl("TEST_DATABASE_URL");
@@ -36,7 +36,7 @@ async function schemaOf(sql: postgres.Sql): Promise<string> {
   return row!.schema;
 }
 
-function maintenanceOn(handle: StoreHandle, schema: string | undefined) {
+function maintenanceOn(handle: StoreHandle, owner: postgres.Sql | undefined) {
   return (now: number) =>
     runMaintenance({
       sql: handle.store.sql,
@@ -44,7 +44,7 @@ function maintenanceOn(handle: StoreHandle, schema: string | undefined) {
       partitionHours: 6,
       retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() },
       now: () => now,
-      openOwner: schema ? ownerConnector(testConfig({ DATABASE_URL: databaseUrl!, DB_SCHEMA: schema })) : undefined,
+      owner,
     });
 }
 
@@ -63,11 +63,13 @@ describe.skipIf(!databaseUrl)("search slices on PostgreSQL", () => {
   let handle: StoreHandle;
   let app: TestApp;
   let maintenance: (now: number) => ReturnType<typeof runMaintenance>;
+  let owner: postgres.Sql | undefined;
 
   beforeAll(async () => {
     handle = await openPostgresTestStore(databaseUrl!);
     app = buildApp(handle.store, tenants);
-    maintenance = maintenanceOn(handle, await schemaOf(handle.sql));
+    owner = ownerClient(testConfig({ DATABASE_URL: databaseUrl!, DB_SCHEMA: await schemaOf(handle.sql) }));
+    maintenance = maintenanceOn(handle, owner);
     // Enough events that an index beats reading the hours whole, as in a real partition.
     for (let batch = 0; batch < 12; batch++) {
       const noise = Array.from({ length: 1000 }, (_, i) => {
@@ -87,6 +89,7 @@ describe.skipIf(!databaseUrl)("search slices on PostgreSQL", () => {
     expect((await postJson(app, "/ingest", [event("rare-other", start + HOUR + 5 * 60_000, RARE)], tenants.b.key)).status).toBe(200);
   });
   afterAll(async () => {
+    await owner?.end();
     await handle?.cleanup();
   });
 
