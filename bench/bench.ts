@@ -44,7 +44,7 @@ import { otlpTracePool, runOtlpPhase } from "./lib/otlp-ingest";
 import { runLimits, type LimitCase } from "./lib/limits";
 import { deleteTailKeys } from "../tests/support/tail-keys";
 import { measureTailLatency } from "./lib/tail-latency";
-import { RAW_APPLICATION_NAME, runRawCeiling, runRawOneKey } from "./lib/raw";
+import { RAW_APPLICATION_NAME, runRawCeiling, runRawKeys } from "./lib/raw";
 import { fmtInt, fmtMs, table } from "./lib/report";
 import { median } from "./lib/stats";
 import { startBenchServer, type BenchServer } from "./lib/server";
@@ -79,6 +79,8 @@ interface PhaseRow {
   cpu: CpuUsage;
   rssMaxMiB?: number;
   waits: ReturnType<WaitSampler["summary"]>;
+  /** WAL the whole server wrote in the window, per event stored: what each commit has to flush. */
+  walBytesPerEvent?: number;
   extra?: Record<string, unknown>;
 }
 
@@ -151,23 +153,34 @@ async function measured<T extends LoadResult>(
   let after = before;
   let endRss: (() => number) | undefined;
   let rssMax: number | undefined;
+  const walAt = () => monitor<{ lsn: string }[]>`SELECT pg_current_wal_lsn()::text AS lsn`.then(([row]) => row!.lsn);
+  let walStart: Promise<string> | undefined;
+  let walEnd: Promise<string> | undefined;
   const result = await run((p) => {
     if (p === "start") {
       before = cpuSnapshot(serverPid);
       endRss = rss?.mark(phase);
       waits.start();
+      walStart = walAt();
     } else {
       after = cpuSnapshot(serverPid);
       rssMax = endRss?.();
       waits.stop();
+      walEnd = walAt();
     }
   });
   waits.stop();
-  const row = { phase, kind, result, cpu: cpuUsage(before, after), rssMaxMiB: rssMax, waits: waits.summary() };
+  let walBytesPerEvent: number | undefined;
+  if (walStart && walEnd && result.events > 0) {
+    const [wal] = await monitor<{ bytes: string }[]>`SELECT pg_wal_lsn_diff(${await walEnd}::pg_lsn, ${await walStart}::pg_lsn)::int8 AS bytes`;
+    walBytesPerEvent = Math.round(Number(wal!.bytes) / result.events);
+  }
+  const row = { phase, kind, result, cpu: cpuUsage(before, after), rssMaxMiB: rssMax, waits: waits.summary(), walBytesPerEvent };
   const r = result;
   say(
     `  ${phase}: ${fmtInt(r.eventsPerSec)} events/s, ${fmtInt(r.requestsPerSec)} req/s, p50 ${fmtMs(r.latencyMs.p50)} / p95 ${fmtMs(r.latencyMs.p95)} / p99 ${fmtMs(r.latencyMs.p99)} ms` +
       `${r.failed ? `, FAILED ${r.failed} (${JSON.stringify(r.failures)}: ${r.firstErrors[0] ?? ""})` : ""}; cores srv ${row.cpu.serverCores} gen ${row.cpu.generatorCores} pg ${row.cpu.postgresCores} other ${row.cpu.otherCores}` +
+      `${walBytesPerEvent === undefined ? "" : `; WAL ${fmtInt(walBytesPerEvent)} B/event`}` +
       `; pg: ${formatWaits(row.waits)}`,
   );
   if (r.failed) fail(`${phase}: ${r.failed} of ${r.sent} requests failed ${JSON.stringify(r.failures)}: ${r.firstErrors.join(" | ").slice(0, 500)}`);
@@ -485,20 +498,26 @@ function printReport() {
   if (abRows.length) {
     say(`\n== A/B ingest: this revision vs ${args.before}${args.before === DEFAULT_BEFORE ? " (the first contract)" : ""}, alternating rounds, same machine and load`);
     say(table(
-      ["phase", "now events/s", "before events/s", "now ÷ before", "now p95 ms", "before p95 ms", "µs/event added"],
+      ["phase", "now events/s", "before events/s", "now ÷ before", "now p95 ms", "before p95 ms", "µs/event added", "WAL B/event now / before"],
       [...new Set(abRows.map((r) => r.phase))].map((phase) => {
-        const of = (side: "now" | "before") => abRows.filter((r) => r.phase === phase && r.side === side).map((r) => r.result);
+        const rows = (side: "now" | "before") => abRows.filter((r) => r.phase === phase && r.side === side);
+        const of = (side: "now" | "before") => rows(side).map((r) => r.result);
+        const wal = (side: "now" | "before") => {
+          const bytes = rows(side).flatMap((r) => (r.walBytesPerEvent === undefined ? [] : [r.walBytesPerEvent]));
+          return bytes.length ? fmtInt(median(bytes)) : "-";
+        };
         const now = median(of("now").map((r) => r.eventsPerSec));
         const before = median(of("before").map((r) => r.eventsPerSec));
         return [
           phase, of("now").map((r) => fmtInt(r.eventsPerSec)).join(" / "), of("before").map((r) => fmtInt(r.eventsPerSec)).join(" / "), (now / before).toFixed(2),
           fmtMs(median(of("now").map((r) => r.latencyMs.p95))), fmtMs(median(of("before").map((r) => r.latencyMs.p95))),
-          ((1 / now - 1 / before) * 1e6).toFixed(1),
+          ((1 / now - 1 / before) * 1e6).toFixed(1), `${wal("now")} / ${wal("before")}`,
         ];
       }),
-      [false, true, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true],
     ));
     say("  µs/event added: wall time per event at saturation (1/rate), now minus before; the ratio of medians is the figure to quote");
+    say("  WAL B/event: bytes the server's WAL grew in the window per event stored (medians): what each commit flushes");
   }
   const costs = report.fillCosts as { searchIndexes: { partitions: number; seconds: number; bytes: number; rows: number } } | undefined;
   if (costs?.searchIndexes.partitions) {
@@ -604,6 +623,7 @@ interface AbRow {
   round: number;
   phase: string;
   result: LoadResult;
+  walBytesPerEvent?: number;
 }
 let abRows: AbRow[] = [];
 const ROOT = join(import.meta.dir, "..");
@@ -662,7 +682,7 @@ async function abSection() {
               url: server.url, apiKey: KEYS.ingest, pool, concurrency: 8, warmupMs, durationMs, onWindow,
               expect: () => ({ events: BATCH, ingested: BATCH, duplicates: 0 }),
             }));
-          abRows.push({ side, round, phase: `/ingest ${BATCH}/batch, 8 clients`, result: batchRow.result });
+          abRows.push({ side, round, phase: `/ingest ${BATCH}/batch, 8 clients`, result: batchRow.result, walBytesPerEvent: batchRow.walBytesPerEvent });
           // Over the group-commit threshold (100), so each request is its own transaction, as 8 writers of one key are.
           const small = 200;
           const keyPool = oneKeyPool(Math.min(20_000, Math.ceil((300 * (args.seconds + args.warmupSeconds)))), small);
@@ -671,17 +691,21 @@ async function abSection() {
               url: server.url, apiKey: KEYS.ingest, pool: keyPool, concurrency: 8, warmupMs, durationMs, onWindow,
               expect: () => ({ events: small, ingested: small, duplicates: 0 }),
             }));
-          abRows.push({ side, round, phase: `one key (tenant, service, type), ${small}/batch, 8 clients`, result: keyRow.result });
+          abRows.push({ side, round, phase: `one key (tenant, service, type), ${small}/batch, 8 clients`, result: keyRow.result, walBytesPerEvent: keyRow.walBytesPerEvent });
           // The same writers with no service in front, in small transactions
           // of their own: the shape in which writers of one key queued on
           // the shared count rows (issue: "writers that do not queue").
           const tiny = 20;
-          const rawRow = await measured(`A/B ${side} #${round}: raw one key, ${tiny}/statement`, "raw", undefined, undefined, { applicationName: RAW_APPLICATION_NAME }, (onWindow) =>
-            runRawOneKey({
-              databaseUrl: args.databaseUrl, schema, tenantId: RAW_TENANT, appRole: rawRole, connections: 8, batchSize: tiny,
-              warmupMs, durationMs, onWindow,
-            }));
-          abRows.push({ side, round, phase: `raw one key, ${tiny}-event statements of their own, 8 connections`, result: rawRow.result });
+          // The same statements on a key per writer: how far sharing one key holds them back.
+          for (const keys of [1, 8]) {
+            const shape = keys === 1 ? "one key" : `${keys} keys`;
+            const rawRow = await measured(`A/B ${side} #${round}: raw ${shape}, ${tiny}/statement`, "raw", undefined, undefined, { applicationName: RAW_APPLICATION_NAME }, (onWindow) =>
+              runRawKeys({
+                databaseUrl: args.databaseUrl, schema, tenantId: RAW_TENANT, appRole: rawRole, connections: 8, keys, batchSize: tiny,
+                warmupMs, durationMs, onWindow,
+              }));
+            abRows.push({ side, round, phase: `raw ${shape}, ${tiny}-event statements of their own, 8 connections`, result: rawRow.result, walBytesPerEvent: rawRow.walBytesPerEvent });
+          }
         } finally {
           const code = await server.stop();
           if (code !== 0) fail(`A/B ${side} server exited with ${code}: ${server.output().slice(-2000)}`);

@@ -91,7 +91,7 @@ async function loadBatches(
   sql: Sql,
   templates: Template[],
   options: { connections: number; batchSize: number; warmupMs: number; durationMs: number; onWindow?: (phase: "start" | "end") => void },
-  write: (columns: EventColumns) => PromiseLike<ArrayLike<unknown>>,
+  write: (columns: EventColumns, template: number) => PromiseLike<ArrayLike<unknown>>,
 ): Promise<LoadResult & { insertedTotal: number }> {
   // Open every connection before timing.
   await Promise.all(Array.from({ length: options.connections }, () => sql`SELECT 1`));
@@ -103,10 +103,10 @@ async function loadBatches(
     durationMs: options.durationMs,
     onWindow: options.onWindow,
     request: async () => {
-      const t = templates[next++ % templates.length]!;
+      const template = next++ % templates.length;
       const ids = Array.from({ length: options.batchSize }, () => crypto.randomUUID()).sort();
       try {
-        const n = (await write({ ids, ...t })).length;
+        const n = (await write({ ids, ...templates[template]! }, template)).length;
         insertedTotal += n; // synchronous after the await: no lost update
         return { ok: n === ids.length, events: n, error: n === ids.length ? undefined : `inserted ${n} of ${ids.length}` };
       } catch (error) {
@@ -131,41 +131,46 @@ function insertOnly(sql: Sql, tenantId: string, c: EventColumns) {
 }
 
 /**
- * Writers of one key in transactions of their own, with no service in
+ * Writers of `keys` keys in transactions of their own, with no service in
  * front (group commit would merge them into one): `connections` clients each
- * send `batchSize` events of one tenant, service and type per statement, so
- * every statement adds to the same count rows. Sends the newest write
- * statement the schema has: this revision's (write-sql.ts), or, on a schema
- * of a revision from before it, the 7-argument `ingest_events` of sql/005,
- * which that revision's service sent.
+ * send `batchSize` events of one tenant, service and type per statement.
+ * With one key every statement adds to the same count rows; with as many
+ * keys as connections, statements take the keys in turn, so writers at once
+ * rarely share a row: what the same statements do when nothing is shared.
+ * Sends the newest write statement the schema has: this revision's
+ * (write-sql.ts), or, on a schema of a revision from before it, the
+ * 7-argument `ingest_events` of sql/005, which that revision's service sent.
  */
-export async function runRawOneKey(options: {
+export async function runRawKeys(options: {
   databaseUrl: string;
   schema: string;
   tenantId: string;
   appRole?: string;
   connections: number;
+  keys: number;
   batchSize: number;
   warmupMs: number;
   durationMs: number;
   onWindow?: (phase: "start" | "end") => void;
 }): Promise<LoadResult> {
   const sql = rawClient(options.databaseUrl, options.schema, options.connections);
-  const templates = makeTemplates(64, options.batchSize, 1000).map((t) => ({
+  const keyOf = (template: number) => template % options.keys;
+  const tenantOf = (template: number) => (options.keys === 1 ? options.tenantId : `${options.tenantId}-${keyOf(template)}`);
+  const templates = makeTemplates(64, options.batchSize, 1000).map((t, template) => ({
     ...t,
     types: t.types.map(() => "log"),
-    services: t.services.map(() => "checkout"),
+    services: t.services.map(() => (options.keys === 1 ? "checkout" : `checkout-${keyOf(template)}`)),
   }));
   try {
     const [newest] = await sql<{ args: number }[]>`
       SELECT max(pronargs)::int AS args FROM pg_proc
       WHERE proname = 'ingest_events' AND pronamespace = ${options.schema}::regnamespace`;
     const current = newest!.args >= 11;
-    return await loadBatches(sql, templates, options, (c) =>
+    return await loadBatches(sql, templates, options, (c, template) =>
       current
-        ? ingestBatch(sql, options.tenantId, options.appRole, c, c.ids.length)
+        ? ingestBatch(sql, tenantOf(template), options.appRole, c, c.ids.length)
         : sql`
-            SELECT ingest_events(${options.tenantId}, ${options.appRole ?? null}, ${c.ids}::text[], ${c.types}::text[],
+            SELECT ingest_events(${tenantOf(template)}, ${options.appRole ?? null}, ${c.ids}::text[], ${c.types}::text[],
                                  ${c.services}::text[], ${c.timestamps}::timestamptz[], ${c.payloads}::text::jsonb)`);
   } finally {
     await sql.end({ timeout: 5 });
