@@ -48,14 +48,17 @@ export async function countRows(tx: Db, filter: EventFilter, by?: GroupBy, bucke
 /**
  * The count tables serve a filter without free text whose conditions are on
  * the level only, grouped by nothing, service, event type or the level; and,
- * for a level condition, only if the window holds no row whose level is an
- * object or array (counted under '*', which a condition may still match).
+ * for a level condition or grouping, only if the window holds no row
+ * counted under '*': a level that is an object or array (a condition may
+ * still match it), or a row moved from the table of before, counted before
+ * levels were (its level is in its payload only).
  */
 export async function countTablesServe(tx: Db, filter: EventFilter, by?: GroupBy): Promise<{ levels?: JsonScalar[] } | null> {
   const countable = countableLevels(filter);
   if (!countable) return null;
-  if (by !== undefined && typeof by !== "string" && by.field !== "level") return null;
-  if (countable.levels) {
+  const byLevel = by !== undefined && typeof by !== "string";
+  if (byLevel && by.field !== "level") return null;
+  if (countable.levels || byLevel) {
     const [row] = await tx<{ complex: boolean }[]>`
       SELECT EXISTS (
         SELECT 1 FROM event_counts_hour

@@ -6,7 +6,7 @@
  */
 import { cliConfig } from "./cli-config";
 import { createLogger } from "../observability/logger";
-import { ownerClient, runMaintenance } from "./maintenance";
+import { ownerClient, releaseMaintenanceLease, runMaintenance } from "./maintenance";
 import { openStore } from "./open-store";
 
 const config = cliConfig("maintenance");
@@ -33,7 +33,10 @@ try {
     for (const [key, value] of Object.entries(report)) if (typeof value === "number") totals[key] = (totals[key] ?? 0) + value;
     if (!report.more) break;
   }
-  console.log(`maintenance: ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  if (process.exitCode !== 2) {
+    await releaseMaintenanceLease(store.sql);
+    console.log(`maintenance: ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  }
 } catch (error) {
   console.error(`maintenance failed: ${(error as Error).message}`);
   process.exitCode = 1;

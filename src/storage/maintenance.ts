@@ -69,6 +69,11 @@ export async function ensurePartitions(sql: Sql, partitionHours: number, now = D
   return row!.created;
 }
 
+/** Gives this process's lease up, so another runner can start at once (sql/011). */
+export async function releaseMaintenanceLease(sql: Sql): Promise<void> {
+  await sql`SELECT release_maintenance_lease(${identity})`;
+}
+
 export async function runMaintenance(options: MaintenanceOptions): Promise<MaintenanceReport> {
   const { sql, appRole, retention, logger } = options;
   const now = (options.now ?? Date.now)();
@@ -99,16 +104,22 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
       const days = retentionDaysOf(retention, tenant);
       return days !== undefined && partition.upper_bound.getTime() <= now - days * DAY_MS;
     });
-    // A partition nobody has rows in is dropped only once the default retention passed it.
-    const empty = tenants.length === 0 && retention.RETENTION_DAYS !== undefined && partition.upper_bound.getTime() <= now - retention.RETENTION_DAYS * DAY_MS;
-    if ((tenants.length > 0 && expired) || empty) {
-      const [result] = await sql<{ ok: boolean }[]>`SELECT drop_event_partition(${partition.name}, ${partition.upper_bound}) AS ok`;
+    // A partition nobody has rows in is dropped only once the default
+    // retention passed it (a tenant may still back-fill it until then), but
+    // it does not stop the search: a later one may hold only expired rows.
+    const empty = tenants.length === 0;
+    const emptyAndPast = empty && retention.RETENTION_DAYS !== undefined && partition.upper_bound.getTime() <= now - retention.RETENTION_DAYS * DAY_MS;
+    if ((!empty && expired) || emptyAndPast) {
+      // Dropped only if no other tenant's rows arrived meanwhile (sql/011).
+      const judged = tenants.map(({ tenant }) => tenant);
+      const [result] = await sql<{ ok: boolean }[]>`
+        SELECT drop_expired_partition(${partition.name}, ${partition.upper_bound}, ${judged}::text[]) AS ok`;
       if (result?.ok) {
         dropped.add(partition.name);
         report.partitionsDropped++;
         logger?.info({ partition: partition.name, until: partition.upper_bound.toISOString() }, "retention: partition dropped");
       }
-    } else break; // partitions are in time order: later ones hold newer rows
+    } else if (!empty) break; // partitions are in time order: later ones hold newer rows
   }
 
   // Retention: tenants whose own retention is shorter, in bounded batches.
@@ -162,7 +173,8 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
  * Runs maintenance every `intervalS` in the background (one replica at a
  * time: the lease), never overlapping itself; failures are logged and
  * retried next time. Returns a stop function that waits a while (STOP_WAIT_MS)
- * for a run in flight, then ends the owner's client.
+ * for a run in flight, gives the lease up when none is left running, then
+ * ends the owner's client.
  */
 export function scheduleMaintenance(
   options: Omit<MaintenanceOptions, "sql" | "appRole"> & { store: { sql: Sql; appRole: string | undefined }; intervalS: number; logger: Pick<Logger, "info" | "warn"> },
@@ -189,6 +201,8 @@ export function scheduleMaintenance(
     // A search index build may take minutes: shutdown waits a while, then leaves it (an
     // interrupted build leaves an invalid index, which the next run drops and builds again).
     await Promise.race([running, Bun.sleep(STOP_WAIT_MS)]);
+    // A run still in flight keeps the lease until it expires: nobody else starts beside it.
+    if (!running) await releaseMaintenanceLease(options.store.sql).catch((error) => options.logger.warn({ err: error }, "maintenance lease not released"));
     await options.owner?.end({ timeout: 1 });
   };
 }

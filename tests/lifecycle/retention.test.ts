@@ -86,6 +86,63 @@ describeOnStores("retention and partitions", (suite) => {
     await maintenance({});
     expect((await postJson(app, "/ingest", makeEvent(1), a.key)).status).toBe(200);
   });
+
+  test("after upkeep paused past the accepted window, rows waiting in the default partition move into the partitions it then creates", async () => {
+    const tenants = freshTenants();
+    // Upkeep last ran long ago: the clock is now 4 h short of a day past the last partition's end
+    // (its 48 h ahead are nearly used up), and an event stamped 1 h past that end is accepted.
+    const [last] = await suite.handle.sql<{ upper: Date }[]>`SELECT max(upper_bound) AS upper FROM event_partitions`;
+    const later = last!.upper.getTime() - 20 * HOUR;
+    const app = buildApp(suite.handle.store, tenants, { now: () => later });
+    const ahead = makeEvent(1, { timestamp: new Date(last!.upper.getTime() + HOUR).toISOString() });
+    expect((await postJson(app, "/ingest", [ahead], tenants.a.key)).status).toBe(200);
+    const where = async () => (await suite.handle.sql<{ part: string }[]>`
+      SELECT tableoid::regclass::text AS part FROM events WHERE tenant_id = ${tenants.a.tenant}`).map((r) => r.part);
+    expect(await where()).toEqual(["events_default"]);
+
+    // PostgreSQL refuses a partition over rows the default partition holds; upkeep moves them in.
+    const report = await maintenance({}, later);
+    expect(report.partitionsCreated).toBeGreaterThan(0);
+    const [part] = await where();
+    const [bounds] = await suite.handle.sql<{ lower_bound: Date; upper_bound: Date }[]>`SELECT lower_bound, upper_bound FROM event_partitions WHERE name = ${part!}`;
+    expect(bounds!.lower_bound.getTime()).toBeLessThanOrEqual(Date.parse(ahead.timestamp));
+    expect(bounds!.upper_bound.getTime()).toBeGreaterThan(Date.parse(ahead.timestamp));
+    const window = { startTime: new Date(later).toISOString(), endTime: new Date(later + DAY).toISOString() };
+    const page = (await (await postJson(app, "/query", { ...window, limit: 5 }, tenants.a.key)).json()) as any;
+    expect(page.data.map((e: { eventId: string }) => e.eventId)).toEqual([ahead.eventId]);
+    expect(page.pagination.total).toBe(1);
+    expect((await maintenance({}, later)).ran).toBe(true);
+  });
+});
+
+// A store of its own: the suite above drops the partitions its tests share.
+describeOnStores("retention without a default", (suite) => {
+  test("with only per-tenant retention, whole partitions go once every tenant in them has expired; empty ones stay", async () => {
+    const { app, a, b } = suite.fresh();
+    const events = Array.from({ length: 30 }, (_, i) => makeEvent(i, { timestamp: new Date(Date.now() - (i % 3) * HOUR - 60_000).toISOString() }));
+    expect((await postJson(app, "/ingest", events, a.key)).status).toBe(200);
+    const holding = (await suite.handle.sql<{ part: string }[]>`
+      SELECT DISTINCT tableoid::regclass::text AS part FROM events WHERE tenant_id = ${a.tenant}`).map((r) => r.part);
+    expect(holding.length).toBeGreaterThan(0);
+    expect(holding).not.toContain("events_default");
+
+    const report = await runMaintenance({
+      sql: suite.handle.store.sql,
+      appRole: suite.handle.store.appRole,
+      partitionHours: 6,
+      retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map([[a.tenant, 1]]) },
+      now: () => Date.now() + 10 * DAY,
+    });
+    expect(report.partitionsDropped).toBe(holding.length);
+    expect(report.eventsExpired).toBe(0);
+    const names = new Set((await suite.handle.sql<{ name: string }[]>`SELECT name FROM event_partitions`).map((p) => p.name));
+    for (const part of holding) expect(names.has(part)).toBe(false);
+    // The empty history partition stays: with no default retention, a tenant may still back-fill it.
+    expect(names.has("events_history")).toBe(true);
+    await expectTotalsMatchRows(suite, app, a.key, a.tenant, 0);
+    expect((await postJson(app, "/ingest", [makeEvent(1, { timestamp: "2001-01-01T00:00:00.000Z" })], b.key)).status).toBe(200);
+    await expectTotalsMatchRows(suite, app, b.key, b.tenant, 1);
+  });
 });
 
 /** Total, group counts and hourly buckets over all time equal the tenant's rows. */
