@@ -1,6 +1,6 @@
 import type { EventType, NewEvent } from "./event-types";
 import { searchText } from "./search";
-import { MAX_FUTURE_MS, MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_SERVICE_NAME_LENGTH, MIN_TIME_MS, storableTextProblem } from "./limits";
+import { MAX_FUTURE_MS, MAX_ID_LENGTH, MAX_PAYLOAD_BYTES, MAX_SERVICE_NAME_LENGTH, MAX_TRACE_ID_LENGTH, MIN_TIME_MS, storableTextProblem } from "./limits";
 
 /** An event's fields once read from its source (an /ingest body, an OTLP record). */
 export interface EventFields {
@@ -24,7 +24,8 @@ export type Normalized = { event: NewEvent; problem?: undefined } | { event?: un
 /**
  * The one door into the store for an event, from /ingest and OTLP alike:
  * checks what the store requires of every row (id and service name, the time
- * window, the tenant's retention, the stored payload size) and writes the timestamp in the stored
+ * window, the tenant's retention, the stored payload size, the trace id's
+ * length) and writes the timestamp in the stored
  * form. /ingest refuses the batch on a problem; OTLP drops the record and
  * reports it as partial success.
  */
@@ -42,6 +43,9 @@ export function normalizeEvent(fields: EventFields, now: number, retentionDays?:
   }
   if (fields.payloadBytes > MAX_PAYLOAD_BYTES) {
     return { problem: { path: "payload", message: `must be at most ${MAX_PAYLOAD_BYTES} bytes as stored (${fields.payloadBytes} bytes)` } };
+  }
+  if (fields.traceId !== null && fields.traceId.length > MAX_TRACE_ID_LENGTH) {
+    return { problem: { path: "payload.traceId", message: `a trace id (traceId or trace_id) must be at most ${MAX_TRACE_ID_LENGTH} characters` } };
   }
   return {
     event: {

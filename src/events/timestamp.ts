@@ -10,7 +10,7 @@
  */
 export const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-const COLON = 0x3a, DOT = 0x2e, PLUS = 0x2b, MINUS = 0x2d, Z = 0x5a, ZERO = 0x30;
+const COLON = 0x3a, DOT = 0x2e, PLUS = 0x2b, MINUS = 0x2d, Z = 0x5a, ZERO = 0x30, TWO = 0x32, FOUR = 0x34;
 const DAY_MS = 86_400_000;
 
 /** Epoch milliseconds, or NaN for a value that is not a real date-time. Expects ISO_WITH_OFFSET to match. */
@@ -54,9 +54,13 @@ export function parseTimestamp(value: string): number {
   return daysFromEpoch(year, month, day) * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis;
 }
 
-/** The form stored and returned (UTC, milliseconds): what Date#toISOString writes. */
+/**
+ * The form stored and returned (UTC, milliseconds): what Date#toISOString
+ * writes. For a value parseTimestamp accepted, only 24:00:00.000 has that
+ * shape and is not it (it is the next day's 00:00:00.000).
+ */
 export function isCanonicalTimestamp(value: string): boolean {
-  return value.length === 24 && value.charCodeAt(23) === Z && value.charCodeAt(19) === DOT;
+  return value.length === 24 && value.charCodeAt(23) === Z && value.charCodeAt(19) === DOT && !(value.charCodeAt(11) === TWO && value.charCodeAt(12) === FOUR);
 }
 
 function daysInMonth(year: number, month: number): number {

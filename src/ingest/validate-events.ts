@@ -1,6 +1,6 @@
 import { EventSchema } from "../events/event-schema";
 import type { NewEvent } from "../events/event-types";
-import { MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "../events/limits";
+import { MAX_LEVEL_LENGTH, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, storableTextProblem } from "../events/limits";
 import { normalizeEvent } from "../events/normalize";
 import { traceIdOf } from "../events/search";
 import { numberExpansion, storedNumberLength } from "../events/stored-size";
@@ -33,6 +33,11 @@ export function validateEvents(items: unknown[], now: number, retentionDays?: nu
     const inspection = inspectPayload(payload);
     if (inspection.problem) {
       details.push({ index, ...inspection.problem });
+      continue;
+    }
+    // The level is a key of the count tables (sql/007 level_key).
+    if (typeof payload.level === "string" && payload.level.length > MAX_LEVEL_LENGTH) {
+      details.push({ index, path: "payload.level", message: `must be at most ${MAX_LEVEL_LENGTH} characters` });
       continue;
     }
     const payloadJson = JSON.stringify(payload);

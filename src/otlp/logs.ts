@@ -39,9 +39,11 @@ function addLogRecord(batch: EventBatch, envelope: Envelope, log: Record<string,
   putCount(record, "droppedAttributesCount", log.droppedAttributesCount);
   const flags = readInt32(log.flags, "logRecord.flags");
   if (flags) record.flags = flags;
+  // Both optional; when present, a trace id is 16 bytes and a span id 8 (hex: 32 and 16 digits).
   const traceId = readId(log.traceId, "logRecord.traceId");
-  if (traceId) record.traceId = traceId;
   const spanId = readId(log.spanId, "logRecord.spanId");
+  if ((traceId && traceId.length !== 32) || (spanId && spanId.length !== 16)) return batch.reject("invalid trace or span id");
+  if (traceId) record.traceId = traceId;
   if (spanId) record.spanId = spanId;
   const eventName = readString(log.eventName, "logRecord.eventName");
   if (eventName) record.eventName = eventName;

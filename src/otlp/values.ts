@@ -45,6 +45,8 @@ const EMPTY: readonly never[] = Object.freeze([]);
 const HEX_RE = /^[0-9a-fA-F]*$/;
 const BASE64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const UINT_RE = /^\d+$/;
+/** fixed64, the wire type of OTLP's times. */
+const MAX_UINT64 = 2n ** 64n - 1n;
 const INT_RE = /^-?\d+$/;
 const TWO_32 = 4294967296;
 
@@ -230,10 +232,12 @@ export function readNanos(v: unknown, what: string): UnixNanos {
   if (typeof v === "string") {
     if (!UINT_RE.test(v)) throw new OtlpDecodeError(`${what} must be an unsigned integer`);
     if (v.length <= 15) return splitSafeNanos(Number(v));
+    if (BigInt(v) > MAX_UINT64) throw new OtlpDecodeError(`${what} must fit in 64 bits`);
     return { ms: Number(v.slice(0, -6)), subMs: Number(v.slice(-6)) };
   }
   if (typeof v === "number") {
     if (!Number.isInteger(v) || v < 0) throw new OtlpDecodeError(`${what} must be an unsigned integer`);
+    if (v >= 2 ** 64) throw new OtlpDecodeError(`${what} must fit in 64 bits`);
     if (Number.isSafeInteger(v)) return splitSafeNanos(v);
     // Already rounded by JSON.parse; split the double's exact value.
     const big = BigInt(v);

@@ -177,6 +177,10 @@ describeOnStores("ingest contract", (suite) => {
       ["lone surrogate in payload", { payload: { a: ["ok", "\udc00"] } }, "payload.a.1"],
       ["payload over 64 KiB", { payload: { blob: "x".repeat(64 * 1024) } }, "payload"],
       ["payload nested 33 deep", { payload: nest(32) }, "payload"],
+      // Keys of B-tree indexes (count tables, trace index), which hold 2704 bytes at most; random, so not compressible.
+      ["level over 256 characters", { payload: { level: randomText(257) } }, "payload.level"],
+      ["traceId over 256 characters", { payload: { traceId: randomText(3000) } }, "payload.traceId"],
+      ["trace_id over 256 characters", { payload: { trace_id: randomText(257) } }, "payload.traceId"],
     ];
     for (const [name, override, path] of invalidCases) {
       test(`400 validation_failed, nothing stored: ${name}`, async () => {
@@ -201,6 +205,30 @@ describeOnStores("ingest contract", (suite) => {
       expect((await postJson(app, "/ingest", events, a.key)).status).toBe(200);
       const rows = await storedRows(suite.handle, a.tenant);
       expect(rows[2]!.ts.toISOString()).toBe("2026-03-04T03:06:07.891Z");
+    });
+
+    test("24:00:00 is the next midnight: stored as that, answered 200, alone, shared or in a chunked batch", async () => {
+      const { app, a } = suite.fresh();
+      const midnight = (day: number) => ({ sent: `2026-11-${day}T24:00:00.000Z`, stored: `2026-11-${day + 1}T00:00:00.000Z` });
+      // Small requests share transactions (group commit): the others must not pay for this one.
+      const shared = await Promise.all([
+        postJson(app, "/ingest", makeEvent(1, { timestamp: midnight(20).sent }), a.key),
+        ...[2, 3, 4].map((i) => postJson(app, "/ingest", makeEvent(i), a.key)),
+      ]);
+      for (const res of shared) expect(await res.json()).toMatchObject({ ingested: 1, duplicates: 0 });
+      // Over 1 MiB of payloads: written in chunks of one transaction.
+      const big = Array.from({ length: 20 }, (_, i) =>
+        makeEvent(10 + i, { ...(i === 7 ? { timestamp: midnight(21).sent } : {}), payload: { blob: randomText(60_000) } }));
+      const chunked = await postJson(app, "/ingest", big, a.key);
+      expect(chunked.status).toBe(200);
+      expect(await chunked.json()).toMatchObject({ ingested: 20, duplicates: 0 });
+      const rows = await storedRows(suite.handle, a.tenant);
+      expect(rows.find((r) => r.event_id === makeEvent(1).eventId)!.ts.toISOString()).toBe(midnight(20).stored);
+      expect(rows.find((r) => r.event_id === makeEvent(17).eventId)!.ts.toISOString()).toBe(midnight(21).stored);
+      expect(rows).toHaveLength(24);
+      // Sent again, either form is the same event.
+      const again = await postJson(app, "/ingest", [makeEvent(1, { timestamp: midnight(20).stored })], a.key);
+      expect(await again.json()).toMatchObject({ ingested: 0, duplicates: 1 });
     });
 
     test("payload nested exactly 32 deep is accepted; 100 000 deep is refused fast", async () => {
@@ -312,4 +340,11 @@ function nest(levels: number): Record<string, unknown> {
   let value: Record<string, unknown> = { leaf: true };
   for (let i = 0; i < levels; i++) value = { n: value };
   return value;
+}
+
+/** Text that does not compress (PostgreSQL compresses long index keys before their size is checked). */
+function randomText(length: number): string {
+  let text = "";
+  while (text.length < length) text += crypto.randomUUID().replaceAll("-", "");
+  return text.slice(0, length);
 }

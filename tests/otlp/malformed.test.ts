@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { OtlpSignal } from "../../src/otlp/decode.ts";
+import { decodeOtlpRequest, type OtlpSignal } from "../../src/otlp/decode.ts";
 import { OtlpDecodeError } from "../../src/otlp/errors.ts";
 import { decodeEvents, jsonBody } from "./fixtures.ts";
 
@@ -45,6 +45,30 @@ test("wrongly typed OTLP/JSON fields are an OtlpDecodeError naming the field", (
   expectDecodeError("traces", spans({ ...ok, name: 5 }), "json", /span.name/);
   expectDecodeError("traces", spans({ ...ok, attributes: [{ key: "a", value: { intValue: "1.5" } }] }), "json", /intValue/);
   expectDecodeError("traces", spans({ ...ok, attributes: [{ key: "a", value: { boolValue: "yes" } }] }), "json", /boolValue/);
+});
+
+test("times beyond fixed64 are an OtlpDecodeError, not a stored time", () => {
+  const spans = (span: object) => jsonBody({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] });
+  const ok = { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", startTimeUnixNano: "1" };
+  expectDecodeError("traces", spans({ ...ok, endTimeUnixNano: "9".repeat(400) }), "json", /endTimeUnixNano must fit in 64 bits/);
+  expectDecodeError("traces", spans({ ...ok, endTimeUnixNano: "18446744073709551616" }), "json", /endTimeUnixNano must fit in 64 bits/);
+  expectDecodeError("traces", spans({ ...ok, startTimeUnixNano: 1e30 }), "json", /startTimeUnixNano must fit in 64 bits/);
+  const max = decodeEvents("traces", spans({ ...ok, endTimeUnixNano: "18446744073709551615" }), "json");
+  expect(max).toHaveLength(1);
+});
+
+test("a log record whose trace or span id has the wrong length is rejected alone (partial success)", () => {
+  const good = { timeUnixNano: "1700000000000000000", body: { stringValue: "ok" }, traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" };
+  const logs = (...records: object[]) => jsonBody({ resourceLogs: [{ scopeLogs: [{ logRecords: records }] }] });
+  const result = decodeOtlpRequest("logs", logs(
+    good,
+    { ...good, body: { stringValue: "long trace" }, traceId: "ab".repeat(2000) },
+    { ...good, body: { stringValue: "short span" }, spanId: "b7ad" },
+    { ...good, body: { stringValue: "no ids" }, traceId: undefined, spanId: undefined },
+  ), "json");
+  expect(result.events.map((e) => JSON.parse(e.payloadJson).body)).toEqual(["ok", "no ids"]);
+  expect(result.events[0]!.traceId).toBe(good.traceId);
+  expect(result).toMatchObject({ rejected: 2, rejectedMessage: expect.stringContaining("invalid trace or span id") });
 });
 
 test("a base64 id in OTLP/JSON (a common sender bug) is accepted as the same id", () => {
