@@ -36,7 +36,7 @@ export const TimestampSchema = z
   .refine((value) => isSupportedTime(parseTimestamp(value)), TIME_RANGE_MESSAGE)
   .openapi({ format: "date-time", example: "2026-11-27T08:00:00.000Z" });
 
-export const EventIdSchema = storableText(MAX_ID_LENGTH).openapi({ description: "Unique per tenant; a repeated id is a duplicate", example: "evt-0001" });
+export const EventIdSchema = storableText(MAX_ID_LENGTH).openapi({ description: "With the timestamp, unique per tenant: the same id and timestamp again is a duplicate", example: "evt-0001" });
 export const ServiceNameSchema = storableText(MAX_SERVICE_NAME_LENGTH).openapi({ example: "checkout" });
 
 export const PayloadSchema = z

@@ -14,7 +14,7 @@ export const ingestRoute = createRoute({
   summary: "Store a batch of events",
   description:
     "Stores one event or a batch, all or nothing, in one transaction. The 200 is sent after the commit. " +
-    "Repeated (tenant, eventId) pairs are counted as duplicates and not stored again. " +
+    "Repeated (tenant, eventId, timestamp) triples are counted as duplicates and not stored again. " +
     "Accepts application/json or application/x-ndjson, optionally with Content-Encoding: gzip.",
   security: apiKeySecurity,
   request: {
