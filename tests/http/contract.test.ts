@@ -94,6 +94,22 @@ describeOnStores("HTTP contract", (suite) => {
       }
     });
 
+    test("OTLP failures are declared as what they are: a google.rpc.Status in the request's encoding", async () => {
+      const { app } = suite.fresh();
+      const spec = (await (await app.request("/api/openapi.json")).json()) as any;
+      const traces = spec.paths["/v1/traces"].post;
+      for (const status of ["400", "401", "413", "415", "429", "503"]) {
+        expect(Object.keys(traces.responses[status].content).sort()).toEqual(["application/json", "application/x-protobuf"]);
+        expect(traces.responses[status].content["application/json"].schema.$ref).toBe("#/components/schemas/RpcStatus");
+      }
+      expect(spec.components.schemas.RpcStatus.required).toEqual(["code", "message", "details"]);
+      // What the handler sends for a missing key has that shape.
+      const res = await app.request("/v1/traces", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("content-type")).toContain("application/json");
+      expect(await res.json()).toEqual({ code: 16, message: expect.any(String), details: [] });
+    });
+
     test("unknown routes answer 404 in the error format", async () => {
       const { app, a } = suite.fresh();
       const res = await app.request("/nothing-here", { headers: { "x-api-key": a.key } });
