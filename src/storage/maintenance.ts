@@ -2,6 +2,7 @@ import postgres, { type Sql } from "postgres";
 import type { Logger } from "pino";
 import { databaseUrl, retentionDaysOf, type Config } from "../config";
 import { aloneOnSearchIndexes, nextSearchIndexStep, ownsEvents, partitionStates, slicesOf, takeSearchIndexStep } from "./search-indexes";
+import type { Db } from "./write-sql";
 
 /**
  * Upkeep of the partitioned layout (sql/007), one runner at a time across
@@ -54,6 +55,13 @@ const AHEAD_MS = 48 * HOUR_MS;
 /** Count shards of slots older than this are folded together. */
 const FOLD_AFTER_MS = HOUR_MS;
 const LEASE_SECONDS = 300;
+/**
+ * How long maintenance's DDL on events (creating a partition, dropping one)
+ * waits for its lock. While it waits, every read and write of events queues
+ * behind it, for as long as the longest transaction in flight; past this it
+ * gives way and is tried again next run (partitions are made 48 h ahead).
+ */
+const DDL_LOCK_TIMEOUT = "2s";
 /** How long stopping waits for a run in flight. */
 const STOP_WAIT_MS = 5000;
 const BATCH = 5000;
@@ -63,7 +71,7 @@ const BATCHES_PER_RUN = 20;
 const identity = `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
 
 /** Creates the partitions the next two days need; the service does this before it takes writes. */
-export async function ensurePartitions(sql: Sql, partitionHours: number, now = Date.now()): Promise<number> {
+export async function ensurePartitions(sql: Db, partitionHours: number, now = Date.now()): Promise<number> {
   const [row] = await sql<{ created: number }[]>`
     SELECT create_event_partitions(${`${partitionHours} hours`}::interval, ${new Date(now + AHEAD_MS).toISOString()}::timestamptz) AS created`;
   return row!.created;
@@ -84,7 +92,9 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   if (!lease?.taken) return report;
   report.ran = true;
 
-  report.partitionsCreated = await ensurePartitions(sql, options.partitionHours, now);
+  const created = await givingWay(sql, (tx) => ensurePartitions(tx, options.partitionHours, now));
+  if (created === undefined) logger?.warn({}, "maintenance: creating partitions waited for a lock too long; will retry");
+  report.partitionsCreated = created ?? 0;
 
   for (let i = 0; i < BATCHES_PER_RUN; i++) {
     const [row] = await sql<{ moved: number }[]>`SELECT move_legacy_events(${BATCH}) AS moved`;
@@ -112,9 +122,15 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     if ((!empty && expired) || emptyAndPast) {
       // Dropped only if no other tenant's rows arrived meanwhile (sql/011).
       const judged = tenants.map(({ tenant }) => tenant);
-      const [result] = await sql<{ ok: boolean }[]>`
-        SELECT drop_expired_partition(${partition.name}, ${partition.upper_bound}, ${judged}::text[]) AS ok`;
-      if (result?.ok) {
+      const result = await givingWay(sql, async (tx) => {
+        const [row] = await tx<{ ok: boolean }[]>`SELECT drop_expired_partition(${partition.name}, ${partition.upper_bound}, ${judged}::text[]) AS ok`;
+        return row!;
+      });
+      if (result === undefined) {
+        logger?.warn({ partition: partition.name }, "retention: dropping a partition waited for a lock too long; will retry");
+        break;
+      }
+      if (result.ok) {
         dropped.add(partition.name);
         report.partitionsDropped++;
         logger?.info({ partition: partition.name, until: partition.upper_bound.toISOString() }, "retention: partition dropped");
@@ -167,6 +183,19 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     if (i === BATCHES_PER_RUN - 1) report.more = true;
   }
   return report;
+}
+
+/** Runs `ddl` in a transaction that waits DDL_LOCK_TIMEOUT at most for a lock; undefined when it gave way. */
+async function givingWay<T>(sql: Sql, ddl: (tx: Db) => Promise<T>): Promise<T | undefined> {
+  try {
+    return (await sql.begin(async (tx) => {
+      await tx`SELECT set_config('lock_timeout', ${DDL_LOCK_TIMEOUT}, true)`;
+      return ddl(tx);
+    })) as T;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "55P03") return undefined; // lock_not_available
+    throw error;
+  }
 }
 
 /**

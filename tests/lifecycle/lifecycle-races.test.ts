@@ -81,6 +81,43 @@ describe.skipIf(!databaseUrl)("retention against a write in flight, on PostgreSQ
   }, 30_000);
 });
 
+describe.skipIf(!databaseUrl)("maintenance's DDL against a long transaction, on PostgreSQL", () => {
+  let handle: StoreHandle;
+  beforeAll(async () => {
+    handle = await openPostgresTestStore(databaseUrl!);
+  });
+  afterAll(async () => {
+    await handle?.cleanup();
+  });
+
+  test("creating a partition gives way to a transaction in flight instead of queueing every read and write behind it; the next run creates it", async () => {
+    const tenants = freshTenants();
+    // A write into tomorrow's partition, its transaction held open.
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    const event = { eventId: "long-tx", eventType: "log" as const, serviceName: "svc", timestamp: new Date(Date.now() + 20 * HOUR).toISOString(), payloadJson: "{}", payloadBytes: 2, searchText: "long-tx", traceId: null };
+    const inFlight = handle.store.sql.begin(async (tx) => {
+      await ingestBatch(tx, tenants.a.tenant, handle.store.appRole, toColumns([event]), 1);
+      await committed;
+    });
+    await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE relation = 'events'::regclass AND granted AND mode = 'RowExclusiveLock'`).length > 0);
+
+    // Half a day on, the partitions of the next 48 hours are one short.
+    const options = { sql: handle.store.sql, appRole: handle.store.appRole, partitionHours: 6, retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() }, now: () => Date.now() + 12 * HOUR };
+    const [before] = await handle.sql<{ upper: Date }[]>`SELECT max(upper_bound) AS upper FROM event_partitions`;
+    const gaveWay = await runMaintenance(options);
+    expect(gaveWay.ran).toBe(true);
+    expect(gaveWay.partitionsCreated).toBe(0);
+    commit();
+    await inFlight;
+
+    const after = await runMaintenance(options);
+    expect(after.partitionsCreated).toBeGreaterThan(0);
+    const [now] = await handle.sql<{ upper: Date }[]>`SELECT max(upper_bound) AS upper FROM event_partitions`;
+    expect(now!.upper.getTime()).toBeGreaterThan(before!.upper.getTime());
+  }, 30_000);
+});
+
 describe.skipIf(!databaseUrl)("the table of before while its rows are moved, on PostgreSQL", () => {
   const schema = `tv_legacy_${random()}`;
   const admin = postgres(databaseUrl ?? "", { max: 3, onnotice: () => {}, connection: { search_path: schema } });
