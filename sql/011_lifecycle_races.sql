@@ -179,7 +179,7 @@ $$;
 CREATE OR REPLACE FUNCTION trace_id_of(payload jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT CASE WHEN pg_catalog.length(id) <= 256 THEN pg_catalog.lower(id) END
+  SELECT CASE WHEN pg_catalog.length(pg_catalog.lower(id)) <= 128 THEN pg_catalog.lower(id) END
   FROM (SELECT CASE
     WHEN pg_catalog.jsonb_typeof(payload -> 'traceId') = 'string' THEN payload ->> 'traceId'
     WHEN pg_catalog.jsonb_typeof(payload -> 'trace_id') = 'string' THEN payload ->> 'trace_id'

@@ -11,12 +11,14 @@ export const MAX_PAYLOAD_DEPTH = 32;
 export const MAX_ID_LENGTH = 128;
 export const MAX_SERVICE_NAME_LENGTH = 128;
 /**
- * A payload's trace id (traceId or trace_id) and its string level, in UTF-16
- * code units. Both go into B-tree keys (the trace index, the count tables'
- * keys), which hold at most 2704 bytes: longer ones are refused, not left to
- * fail the statement that writes them and the requests sharing it.
+ * A payload's trace id (traceId or trace_id, lowercased as it is looked up
+ * by) and its string level, in UTF-16 code units. Both go into B-tree keys
+ * (the trace index, the count tables' keys), which hold at most 2704 bytes:
+ * longer ones are refused, not left to fail the statement that writes them
+ * and the requests sharing it. A trace id is as long as GET /traces/{id}
+ * takes.
  */
-export const MAX_TRACE_ID_LENGTH = 256;
+export const MAX_TRACE_ID_LENGTH = MAX_ID_LENGTH;
 export const MAX_LEVEL_LENGTH = 256;
 /** Event timestamps may run this far ahead of the server's clock (clock skew, batching). */
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;

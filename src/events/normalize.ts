@@ -45,7 +45,7 @@ export function normalizeEvent(fields: EventFields, now: number, retentionDays?:
     return { problem: { path: "payload", message: `must be at most ${MAX_PAYLOAD_BYTES} bytes as stored (${fields.payloadBytes} bytes)` } };
   }
   if (fields.traceId !== null && fields.traceId.length > MAX_TRACE_ID_LENGTH) {
-    return { problem: { path: "payload.traceId", message: `a trace id (traceId or trace_id) must be at most ${MAX_TRACE_ID_LENGTH} characters` } };
+    return { problem: { path: "payload.traceId", message: `a trace id (traceId or trace_id) must be at most ${MAX_TRACE_ID_LENGTH} characters, lowercased` } };
   }
   return {
     event: {

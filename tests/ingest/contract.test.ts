@@ -179,8 +179,9 @@ describeOnStores("ingest contract", (suite) => {
       ["payload nested 33 deep", { payload: nest(32) }, "payload"],
       // Keys of B-tree indexes (count tables, trace index), which hold 2704 bytes at most; random, so not compressible.
       ["level over 256 characters", { payload: { level: randomText(257) } }, "payload.level"],
-      ["traceId over 256 characters", { payload: { traceId: randomText(3000) } }, "payload.traceId"],
-      ["trace_id over 256 characters", { payload: { trace_id: randomText(257) } }, "payload.traceId"],
+      ["traceId over 128 characters", { payload: { traceId: randomText(3000) } }, "payload.traceId"],
+      ["trace_id over 128 characters", { payload: { trace_id: randomText(129) } }, "payload.traceId"],
+      ["traceId over 128 characters once lowercased", { payload: { traceId: "İ".repeat(65) } }, "payload.traceId"],
     ];
     for (const [name, override, path] of invalidCases) {
       test(`400 validation_failed, nothing stored: ${name}`, async () => {
