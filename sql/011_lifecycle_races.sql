@@ -6,8 +6,10 @@
 -- trace id too long to index, and a runner that stopped while holding the
 -- maintenance lease.
 
--- Creates the missing regular partitions of `width` up to `through`, each
--- starting where the last one ends. When upkeep paused for more than a day,
+-- Creates the missing regular partitions of `width` up to `through` (at
+-- most 7 days ahead of now: the service's role may call it), each starting
+-- where the last one ends, one caller at a time (replicas starting together
+-- would create the same one). When upkeep paused for more than a day,
 -- events stamped past the last partition (up to 24 h ahead is accepted)
 -- waited in the default partition, and PostgreSQL refuses a partition
 -- whose range the default partition holds rows of: such a partition is
@@ -26,6 +28,8 @@ BEGIN
                    interval '8 hours', interval '12 hours', interval '1 day') THEN
     RAISE EXCEPTION 'partition width must divide a day: %', width;
   END IF;
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(pg_catalog.current_schema() || '.create_event_partitions'));
+  through := LEAST(through, pg_catalog.now() + interval '7 days');
   SELECT pg_catalog.max(upper_bound) INTO next_start FROM event_partitions;
   WHILE next_start <= through LOOP
     part := 'events_' || pg_catalog.to_char(next_start AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24');

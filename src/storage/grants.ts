@@ -27,8 +27,9 @@ export async function applyGrants(tx: TransactionSql, role: string): Promise<boo
   const [current] = await tx<{ schema: string }[]>`SELECT current_schema() AS schema`;
   const schema = current!.schema;
   await tx.unsafe(`GRANT USAGE ON SCHEMA ${quote(schema)} TO ${quote(role)}`);
+  // Those the schema has: a migration reverted (migrate:down) leaves fewer.
   for (const [table, privileges] of TABLE_PRIVILEGES) {
-    await tx.unsafe(`GRANT ${privileges} ON ${quote(table)} TO ${quote(role)}`);
+    if (await tableExists(tx, table)) await tx.unsafe(`GRANT ${privileges} ON ${quote(table)} TO ${quote(role)}`);
   }
   if (await tableExists(tx, "events_legacy")) await tx.unsafe(`GRANT SELECT, DELETE ON events_legacy TO ${quote(role)}`);
   // Every function of the schema: revoked from PUBLIC, granted to the role.

@@ -44,14 +44,22 @@ try {
     const sql = url ? postgres(url, { max: 1, onnotice: () => {} }) : postgres({ ...embedded!.connection, max: 1, onnotice: () => {} });
     try {
       if (config.DB_SCHEMA) await sql`SELECT set_config('search_path', ${config.DB_SCHEMA}, false)`;
-      const reverted = await migrateDown(sql);
+      const reverted = await migrateDown(sql, {
+        grantTo: config.DB_APP_ROLE === "none" ? undefined : config.DB_APP_ROLE,
+        lockTimeoutMs: config.MIGRATION_LOCK_TIMEOUT_MS,
+      });
       console.log(reverted ? `reverted: ${reverted}` : "nothing to revert");
     } finally {
       await sql.end();
     }
   }
 } catch (error) {
-  console.error(`migrate: ${(error as Error).message}`);
+  const lockWait = (error as { code?: unknown }).code === "55P03";
+  console.error(
+    lockWait
+      ? `migrate: gave way: a lock it needs stayed held over MIGRATION_LOCK_TIMEOUT_MS (${config.MIGRATION_LOCK_TIMEOUT_MS} ms); nothing was reverted, run it again`
+      : `migrate: ${(error as Error).message}`,
+  );
   process.exitCode = 1;
 } finally {
   await embedded?.close();

@@ -183,10 +183,17 @@ function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-/** Reverts the most recently applied migration; returns its name, or undefined if none. */
-export async function migrateDown(sql: Sql, dir = MIGRATIONS_DIR): Promise<string | undefined> {
-  const migrations = await loadMigrations(dir);
+/**
+ * Reverts the most recently applied migration; returns its name, or
+ * undefined if none. As migrateUp: no statement timeout, locks waited for at
+ * most `lockTimeoutMs`, and the service's role granted what the reverted
+ * schema has (a down may recreate a table the previous release reads).
+ */
+export async function migrateDown(sql: Sql, options: Pick<MigrateUpOptions, "dir" | "grantTo" | "lockTimeoutMs"> = {}): Promise<string | undefined> {
+  const migrations = await loadMigrations(options.dir);
   return sql.begin(async (tx) => {
+    await tx`SELECT set_config('statement_timeout', '0', true)`;
+    if (options.lockTimeoutMs !== undefined) await tx`SELECT set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, true)`;
     await tx`SELECT pg_advisory_xact_lock(${LOCK_KEY})`;
     await ensureTable(tx);
     const [last] = await tx<{ version: number }[]>`
@@ -197,6 +204,7 @@ export async function migrateDown(sql: Sql, dir = MIGRATIONS_DIR): Promise<strin
     if (migration.down) await tx.unsafe(migration.down);
     // A down that restores a function (CREATE OR REPLACE) drops its pinned search_path.
     await pinFunctions(tx);
+    if (options.grantTo) await applyGrants(tx, options.grantTo);
     await tx`DELETE FROM schema_migrations WHERE version = ${migration.version}`;
     return `${migration.version}_${migration.name}`;
   });

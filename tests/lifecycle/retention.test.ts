@@ -87,6 +87,19 @@ describeOnStores("retention and partitions", (suite) => {
     expect((await postJson(app, "/ingest", makeEvent(1), a.key)).status).toBe(200);
   });
 
+});
+
+// A store of its own: the suite above drops the partitions its tests share, and makes them up to 7 days ahead.
+describeOnStores("partitions and retention on a store of their own", (suite) => {
+  const maintenanceAt = (now: number) =>
+    runMaintenance({
+      sql: suite.handle.store.sql,
+      appRole: suite.handle.store.appRole,
+      partitionHours: 6,
+      retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map() },
+      now: () => now,
+    });
+
   test("after upkeep paused past the accepted window, rows waiting in the default partition move into the partitions it then creates", async () => {
     const tenants = freshTenants();
     // Upkeep last ran long ago: the clock is now 4 h short of a day past the last partition's end
@@ -101,7 +114,7 @@ describeOnStores("retention and partitions", (suite) => {
     expect(await where()).toEqual(["events_default"]);
 
     // PostgreSQL refuses a partition over rows the default partition holds; upkeep moves them in.
-    const report = await maintenance({}, later);
+    const report = await maintenanceAt(later);
     expect(report.partitionsCreated).toBeGreaterThan(0);
     const [part] = await where();
     const [bounds] = await suite.handle.sql<{ lower_bound: Date; upper_bound: Date }[]>`SELECT lower_bound, upper_bound FROM event_partitions WHERE name = ${part!}`;
@@ -111,12 +124,8 @@ describeOnStores("retention and partitions", (suite) => {
     const page = (await (await postJson(app, "/query", { ...window, limit: 5 }, tenants.a.key)).json()) as any;
     expect(page.data.map((e: { eventId: string }) => e.eventId)).toEqual([ahead.eventId]);
     expect(page.pagination.total).toBe(1);
-    expect((await maintenance({}, later)).ran).toBe(true);
+    expect((await maintenanceAt(later)).ran).toBe(true);
   });
-});
-
-// A store of its own: the suite above drops the partitions its tests share.
-describeOnStores("retention without a default", (suite) => {
   test("with only per-tenant retention, whole partitions go once every tenant in them has expired; empty ones stay", async () => {
     const { app, a, b } = suite.fresh();
     const events = Array.from({ length: 30 }, (_, i) => makeEvent(i, { timestamp: new Date(Date.now() - (i % 3) * HOUR - 60_000).toISOString() }));

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { ensurePartitions } from "../../src/storage/maintenance";
 import { runMigrations } from "../../src/storage/migrate";
 import { createMigration, loadMigrations, migrateDown, migrateUp, MIGRATIONS_DIR, parseMigration } from "../../src/storage/migrations";
 import { random, serviceUrl, testConfig } from "../support/harness";
@@ -60,6 +61,81 @@ describe.skipIf(!databaseUrl)("migrate up and down on PostgreSQL", () => {
     while (await migrateDown(sql)) {}
     expect(await tables()).toEqual(["schema_migrations"]);
     expect((await migrateUp(sql)).length).toBe(all.length);
+  });
+
+  test("down leaves the service's role what the reverted schema's tables need, for the release it returns to", async () => {
+    const other = `${schema}_down`;
+    const role = `tv_role_${random()}`;
+    await sql.unsafe(`CREATE ROLE ${role} NOLOGIN`);
+    await sql`CREATE SCHEMA ${sql(other)}`;
+    const owner = postgres(databaseUrl!, { max: 1, onnotice: () => {}, connection: { search_path: other } });
+    try {
+      await migrateUp(owner, { grantTo: role });
+      // Back to the layout before partitions (sql/006): its events table is a new one.
+      while ((await owner<{ n: number }[]>`SELECT max(version)::int AS n FROM schema_migrations`)[0]!.n > 6) await migrateDown(owner, { grantTo: role });
+      const [may] = await owner<{ write: boolean; count: boolean }[]>`
+        SELECT has_table_privilege(${role}, 'events', 'SELECT, INSERT') AS write,
+               has_table_privilege(${role}, 'event_counts_hour', 'INSERT, UPDATE') AS count`;
+      expect(may).toEqual({ write: true, count: true });
+    } finally {
+      await owner.end();
+      await sql`DROP SCHEMA ${sql(other)} CASCADE`;
+      await sql.unsafe(`DROP OWNED BY ${role}`);
+      await sql.unsafe(`DROP ROLE ${role}`);
+    }
+  });
+
+  test("down waits for a lock at most lockTimeoutMs, then gives way having reverted nothing", async () => {
+    const other = `${schema}_locked`;
+    await sql`CREATE SCHEMA ${sql(other)}`;
+    const owner = postgres(databaseUrl!, { max: 1, onnotice: () => {}, connection: { search_path: other } });
+    const reader = postgres(databaseUrl!, { max: 1, onnotice: () => {}, connection: { search_path: other } });
+    try {
+      await migrateUp(owner);
+      const count = async () => (await owner<{ n: number }[]>`SELECT count(*)::int AS n FROM schema_migrations`)[0]!.n;
+      const before = await count();
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      // A transaction left open with a lock that lets the down read, not write, what it must change.
+      const holding = reader.begin(async (tx) => {
+        await tx`LOCK TABLE schema_migrations IN SHARE MODE`;
+        await released;
+      });
+      try {
+        await Bun.sleep(100);
+        const error = await migrateDown(owner, { lockTimeoutMs: 200 }).catch((e) => e);
+        expect((error as { code?: string }).code).toBe("55P03");
+      } finally {
+        release();
+        await holding;
+      }
+      expect(await count()).toBe(before);
+    } finally {
+      await Promise.all([owner.end(), reader.end()]);
+      await sql`DROP SCHEMA ${sql(other)} CASCADE`;
+    }
+  });
+
+  test("replicas starting together on a fresh schema all make their partitions", async () => {
+    const other = `${schema}_start`;
+    await sql`CREATE SCHEMA ${sql(other)}`;
+    const owner = postgres(databaseUrl!, { max: 1, onnotice: () => {}, connection: { search_path: other } });
+    const replicas = [0, 1, 2].map(() => postgres(databaseUrl!, { max: 1, onnotice: () => {}, connection: { search_path: other } }));
+    try {
+      await migrateUp(owner);
+      const created = await Promise.all(replicas.map((c) => ensurePartitions(c, 6)));
+      expect(created.filter((n) => n > 0)).toHaveLength(1);
+      const [last] = await owner<{ upper: Date }[]>`SELECT max(upper_bound) AS upper FROM event_partitions`;
+      expect(last!.upper.getTime()).toBeGreaterThanOrEqual(Date.now() + 47 * 3_600_000);
+      // Whoever asks, partitions are made at most 7 days ahead.
+      await ensurePartitions(replicas[0]!, 1, Date.now() + 365 * 24 * 3_600_000);
+      const [capped] = await owner<{ upper: Date }[]>`SELECT max(upper_bound) AS upper FROM event_partitions`;
+      expect(capped!.upper.getTime()).toBeLessThanOrEqual(Date.now() + (7 * 24 + 1) * 3_600_000);
+      expect(capped!.upper.getTime()).toBeGreaterThan(Date.now() + (7 * 24 - 2) * 3_600_000);
+    } finally {
+      await Promise.all([owner.end(), ...replicas.map((c) => c.end())]);
+      await sql`DROP SCHEMA ${sql(other)} CASCADE`;
+    }
   });
 
   test("replicas migrating at once apply each migration exactly once", async () => {
