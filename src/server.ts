@@ -147,7 +147,7 @@ async function main() {
       if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
       // Live tails never finish on their own: end them so the drain below can.
       tail.endAll("the server is shutting down; reconnect to resume");
-      await server.stop(false); // stop accepting, wait for in-flight requests
+      await drain(server);
       await tail.close();
       await stopMaintenance?.();
       await usage.close();
@@ -164,6 +164,24 @@ async function main() {
       process.exit(1);
     }
   }
+  /**
+   * Stops accepting and waits for in-flight requests. A tail cut from a
+   * client that stopped reading never finishes sending; once only such tails
+   * are left, their connections are closed.
+   */
+  async function drain(server: { stop(closeActiveConnections?: boolean): Promise<void>; readonly pendingRequests: number }) {
+    const drained = server.stop(false);
+    for (;;) {
+      const done = await Promise.race([drained.then(() => true), Bun.sleep(100).then(() => false)]);
+      if (done) return;
+      if (tail.stalled.size > 0 && server.pendingRequests <= tail.stalled.size) {
+        logger.warn({ tails: tail.stalled.size }, "shutdown: closing tails whose clients stopped reading");
+        await server.stop(true);
+        return;
+      }
+    }
+  }
+
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }

@@ -31,7 +31,14 @@ export function createLocalTailLog(options: { maxEntries: number }): TailLog {
     return held;
   }
 
-  return {
+  /** Extends the live mark; one that had lapsed is set again and marked in the log (as the Redis log does). */
+  function keepLive(tenantId: string) {
+    const lapsed = (live.get(tenantId) ?? 0) <= Date.now();
+    live.set(tenantId, Date.now() + SLOT_TTL_MS);
+    if (lapsed) void log.append(tenantId, { lost: null });
+  }
+
+  const log: TailLog = {
     kind: "local",
 
     async append(tenantId, body) {
@@ -72,14 +79,18 @@ export function createLocalTailLog(options: { maxEntries: number }): TailLog {
         set.delete(onEntries);
         if (set.size === 0) {
           followers.delete(tenantId);
-          // Nobody tails the tenant any more: its entries go once no slot holds them.
-          if (liveSlots(tenantId).size === 0) logs.delete(tenantId);
+          // Nobody tails the tenant any more: its entries go once no slot holds them, and
+          // the next tail to resume is told that what came meanwhile was not kept.
+          if (liveSlots(tenantId).size === 0) {
+            logs.delete(tenantId);
+            live.delete(tenantId);
+          }
         }
       };
     },
 
     async markLive(tenantId) {
-      live.set(tenantId, Date.now() + SLOT_TTL_MS);
+      keepLive(tenantId);
     },
 
     async acquireSlot(tenantId, holder, cap) {
@@ -92,7 +103,7 @@ export function createLocalTailLog(options: { maxEntries: number }): TailLog {
     async refreshSlot(tenantId, holder) {
       const held = liveSlots(tenantId);
       if (held.has(holder)) held.set(holder, Date.now() + SLOT_TTL_MS);
-      live.set(tenantId, Date.now() + SLOT_TTL_MS);
+      keepLive(tenantId);
     },
 
     async releaseSlot(tenantId, holder) {
@@ -116,4 +127,5 @@ export function createLocalTailLog(options: { maxEntries: number }): TailLog {
       followers.clear();
     },
   };
+  return log;
 }

@@ -97,6 +97,15 @@ export function createRedisTailLog(options: RedisTailLogOptions): TailLog {
     }
   }
 
+  /** Extends the live mark; one that had lapsed is set again and marked in the log. */
+  async function keepLive(tenantId: string) {
+    if ((await commands.set(key(tenantId, "live"), "1", "EX", liveTtl, "NX")) === "OK") {
+      await commands.xadd(key(tenantId, "log"), "MAXLEN", "~", options.maxEntries, "*", ...entryFields({ lost: null }));
+    } else {
+      await commands.expire(key(tenantId, "live"), liveTtl);
+    }
+  }
+
   return {
     kind: "redis",
 
@@ -149,7 +158,7 @@ export function createRedisTailLog(options: RedisTailLogOptions): TailLog {
     },
 
     async markLive(tenantId) {
-      await commands.set(key(tenantId, "live"), "1", "EX", liveTtl);
+      await keepLive(tenantId);
       await commands.publish(OPENED_CHANNEL, tenantId);
     },
 
@@ -161,7 +170,7 @@ export function createRedisTailLog(options: RedisTailLogOptions): TailLog {
 
     async refreshSlot(tenantId, holder) {
       await commands.zadd(key(tenantId, "slots"), "XX", Date.now() + SLOT_TTL_MS, holder);
-      await commands.set(key(tenantId, "live"), "1", "EX", liveTtl);
+      await keepLive(tenantId);
     },
 
     async releaseSlot(tenantId, holder) {
@@ -201,6 +210,6 @@ function parseEntry([id, fields]: [string, string[]]): TailEntry {
   const [name, value] = fields as [string, string];
   if (name === "events") return { id, events: JSON.parse(value) };
   if (name === "keys") return { id, keys: JSON.parse(value) };
-  return { id, lost: Number(value) };
+  return { id, lost: value === "null" ? null : Number(value) };
 }
 

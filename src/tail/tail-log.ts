@@ -28,7 +28,12 @@ export interface TailLog {
    * feed breaks (Redis gone); nothing follows it. Returns an unfollow.
    */
   follow(tenantId: string, fromId: string, onEntries: (entries: TailEntry[]) => void, onError: (error: Error) => void): () => void;
-  /** Marks the tenant live for every publisher, before a tail reads. Kept while refreshed. */
+  /**
+   * Marks the tenant live for every publisher, before a tail reads. Kept
+   * while refreshed (markLive or refreshSlot); one that had lapsed is marked
+   * in the log ({ lost: null }), so a tail resuming from before learns that
+   * events in between were not kept.
+   */
   markLive(tenantId: string): Promise<void>;
   /** Takes one of the tenant's `cap` tail slots for `holder`; false when all are taken. Expire unless refreshed. */
   acquireSlot(tenantId: string, holder: string, cap: number): Promise<boolean>;
@@ -44,8 +49,12 @@ export interface TailLog {
 export type TailEntryBody =
   | { events: StoredEvent[] }
   | { keys: EventKey[] }
-  /** Events this replica committed but could not append (the log was unreachable, its backlog full). */
-  | { lost: number };
+  /**
+   * Events this replica committed but could not append (the log was
+   * unreachable, its backlog full); null: the tenant became live again, and
+   * what was committed while it had no tail was not kept.
+   */
+  | { lost: number | null };
 
 export type TailEntry = TailEntryBody & { id: string };
 

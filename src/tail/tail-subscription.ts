@@ -61,6 +61,10 @@ export class TailSubscription {
   private chain: Promise<void> = Promise.resolve();
   private unfollow: (() => void) | undefined;
 
+  private markEnded!: () => void;
+  /** Resolves when the tail is ended (its queued messages may still be on their way). */
+  readonly whenEnded = new Promise<void>((resolve) => (this.markEnded = resolve));
+
   private constructor(private readonly options: SubscriptionOptions, start: TailPosition) {
     this.position = start;
   }
@@ -109,6 +113,7 @@ export class TailSubscription {
     this.ended ??= reason;
     this.unfollow?.();
     this.wake?.();
+    this.markEnded();
   }
 
   close() {
@@ -157,7 +162,11 @@ export class TailSubscription {
     if (!newer && !(entry.id === this.position.entryId && fromIndex > 0)) return;
     this.position = { entryId: entry.id, index: Infinity };
     if ("lost" in entry) {
-      this.push({ kind: "dropped", count: entry.lost, reason: "events committed while the tail log was unreachable" });
+      this.push(
+        entry.lost === null
+          ? { kind: "dropped", count: null, reason: "events committed while the tenant had no open tail were not kept" }
+          : { kind: "dropped", count: entry.lost, reason: "events committed while the tail log was unreachable" },
+      );
       return;
     }
     const events = "events" in entry ? entry.events : await this.options.fetchByKeys(entry.keys);

@@ -13,6 +13,9 @@ import { REFRESH_MS } from "./tail-log";
 import { parsePosition, TailSubscription, type TailMessage, type TailPosition } from "./tail-subscription";
 import type { TailQuery } from "./tail.schemas";
 
+/** How long an ended tail's last messages may take to write before the stream is cut. */
+const END_WRITE_MS = 1000;
+
 /**
  * How long an opening tail waits after telling the replicas, so a publisher
  * that had just found the tenant "not live" hears of it before the tail
@@ -71,14 +74,28 @@ export async function handleTail(c: Context<AppEnv>, query: TailQuery) {
   c.header("X-Accel-Buffering", "no");
   return stream(c, async (out) => {
     out.onAbort(() => subscription.close());
+    // Once the tail is ended (shutdown), a client that stopped reading gets END_WRITE_MS more, then the stream
+    // is cut: a write blocked on its full socket would otherwise hold the drain until the hard deadline.
+    const cut = subscription.whenEnded.then(() => Bun.sleep(END_WRITE_MS)).then(() => "cut" as const);
+    const send = async (text: string) => (await Promise.race([out.write(text), cut])) !== "cut";
     try {
       await out.write(`retry: 2000\n: open\n\n`);
+      const heartbeatMs = config.TAIL_HEARTBEAT_S * 1000;
       let refreshedAt = Date.now();
+      let wroteAt = Date.now();
       for (;;) {
         if (isShuttingDown?.()) subscription.end("the server is shutting down; reconnect to resume");
-        const message = await subscription.next(config.TAIL_HEARTBEAT_S * 1000);
+        // Woken at least every REFRESH_MS, whatever the heartbeat: the slot and live mark expire without refreshes.
+        const message = await subscription.next(Math.min(heartbeatMs, REFRESH_MS));
         if (out.aborted) break;
-        await out.write(message ? format(message) : `: heartbeat ${new Date().toISOString()}\n\n`);
+        if (message || Date.now() - wroteAt >= heartbeatMs) {
+          if (!(await send(message ? format(message) : `: heartbeat ${new Date().toISOString()}\n\n`))) {
+            tail.stalled.add(subscription);
+            out.abort();
+            break;
+          }
+          wroteAt = Date.now();
+        }
         if (message?.kind === "end") break;
         if (Date.now() - refreshedAt > REFRESH_MS) {
           refreshedAt = Date.now();

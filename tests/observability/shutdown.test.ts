@@ -53,4 +53,31 @@ describe.skipIf(!databaseUrl)("graceful shutdown", () => {
     expect(log).toContain("shutting down");
     expect(log).toContain("shutdown complete");
   }, 60_000);
+
+  test("a tail client that stopped reading does not hold the drain: its stream is cut, the process exits 0 at once", async () => {
+    const tenant = `stalled-${random()}`;
+    const server = await startServer({ DATABASE_URL: databaseUrl!, DB_SCHEMA: schema, API_KEYS: `st-key:${tenant}`, SHUTDOWN_TIMEOUT_MS: "20000" });
+    // A client that reads the stream's first bytes, then nothing more, its connection left open.
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      socket: { data(s) { s.pause?.(); }, open() {} },
+    });
+    socket.write(`GET /tail HTTP/1.1\r\nHost: localhost\r\nX-API-Key: st-key\r\n\r\n`);
+    await Bun.sleep(300);
+    // Far more than the socket buffers hold, all queued for that tail.
+    for (let b = 0; b < 6; b++) {
+      const events = Array.from({ length: 2000 }, (_, i) => makeEvent(b * 2000 + i, { payload: { pad: "y".repeat(1500) } }));
+      const res = await fetch(`${server.url}/ingest`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "st-key" }, body: JSON.stringify(events) });
+      expect(res.status).toBe(200);
+    }
+    const started = Date.now();
+    server.proc.kill("SIGTERM");
+    expect(await server.proc.exited).toBe(0);
+    // Well before the 20 s hard deadline: the end message gets 1 s, then the stream is cut.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(server.output()).toContain("closing tails whose clients stopped reading");
+    expect(server.output()).toContain("shutdown complete");
+    socket.end();
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { buildApp, makeEvent, postJson, serviceUrl, type TestApp } from "../supp
 import { SseReader } from "../support/sse";
 import { deleteTailKeys } from "../support/tail-keys";
 import { describeOnStores, type StoreSuite } from "../support/store-suite";
+import { Redis } from "ioredis";
 import { createLiveTail, type LiveTail } from "../../src/tail/live-tail";
 
 const redisUrl = serviceUrl("TEST_REDIS_URL");
@@ -209,6 +210,37 @@ for (const log of logs) {
       expect(end?.event).toBe("end");
       expect(JSON.parse(end!.data!).reason).toContain("shutting down");
       expect(await reader.next(1000)).toBeUndefined();
+    });
+  });
+}
+
+if (redisUrl) {
+  describeOnStores("live tail resumed after the tenant had no tail (the Redis log)", (suite) => {
+    test("events committed while no tail was open are not kept, and the resumed tail is told so; then it goes on", async () => {
+      const first = tailApp(suite, logs[1]!.make);
+      const reader = await openTail(first.app, first.a.key);
+      await ingest(first.app, first.a.key, [event(1, {})]);
+      const [read] = await reader.collect(1);
+      await reader.close();
+      // The live mark lapses (60 s after the last tail closed; here at once).
+      const redis = new Redis(redisUrl);
+      await redis.del(`tv:tail:{${first.a.tenant}}:live`);
+      await redis.quit();
+      // Another replica ingests meanwhile (started now: it has no cached answer from when the tail was open).
+      const second = createLiveTail({ redisUrl, replayBatches: 1000 });
+      made.push(second);
+      const other = buildApp(suite.handle.store, { a: first.a, b: first.b }, { tail: second });
+      await ingest(other, first.a.key, [event(2, {})]);
+      await second.publisher.flush();
+
+      const resumed = await openTail(first.app, first.a.key, "", { "last-event-id": read!.id! });
+      const [gap] = await resumed.collect(1);
+      expect(gap?.event).toBe("dropped");
+      expect(JSON.parse(gap!.data!)).toEqual({ count: null, reason: expect.stringContaining("no open tail") });
+      await ingest(other, first.a.key, [event(3, {})]);
+      const [next] = await resumed.collect(1);
+      expect(JSON.parse(next!.data!).eventId).toBe("t-3");
+      await resumed.close();
     });
   });
 }
