@@ -92,8 +92,13 @@ async function main() {
   let stopMaintenance: (() => Promise<void>) | undefined;
   if (config.MAINTENANCE_INTERVAL_S > 0) {
     void store.migration.then(() => {
+      const owner = ownerClient(config);
+      // Without an owner's client maintenance cannot even look (behind PgBouncer, with no MIGRATION_DATABASE_URL): said here.
+      if (!owner && store.kind === "postgres") {
+        logger.warn({}, "search slices need the tables' owner on a direct connection (MIGRATION_DATABASE_URL): until then rare words read the open partition whole");
+      }
       stopMaintenance = scheduleMaintenance({
-        store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger, owner: ownerClient(config),
+        store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger, owner,
       });
     });
   }

@@ -126,7 +126,17 @@ export function createResilientRateLimiter(options: ResilientRateLimiterOptions)
   }
 
   async function health(): Promise<"ok" | "degraded" | "disabled"> {
-    if (degradedSince !== undefined) return "degraded";
+    if (degradedSince !== undefined) {
+      // Readiness asks even when no request comes to probe: a primary healthy again closes the circuit.
+      if (!primary.health || now() < nextProbeAt) return "degraded";
+      try {
+        if ((await primary.health()) !== "ok") return "degraded";
+      } catch {
+        return "degraded";
+      }
+      recordPrimarySuccess();
+      return "ok";
+    }
     if (!primary.health) return "ok";
     try {
       return await primary.health();

@@ -67,6 +67,21 @@ describe("resilient limiter (fake primary, injected clock)", () => {
     expect(log.warn).toHaveLength(0);
   });
 
+  test("with no requests to probe it, health finds a recovered primary once the retry time passed, and the circuit closes", async () => {
+    const { limiter, state, setTime } = setup();
+    state.failing = true;
+    state.healthy = false;
+    await limiter.check("a");
+    expect(await limiter.health()).toBe("degraded");
+    state.failing = false;
+    state.healthy = true;
+    expect(await limiter.health()).toBe("degraded"); // before the retry time
+    setTime(600);
+    expect(await limiter.health()).toBe("ok");
+    expect(limiter.mode).toBe("redis");
+    expect(await limiter.check("a")).toEqual(PRIMARY_DECISION);
+  });
+
   test("on failure answers from the fallback, counts it, warns, and reports degraded", async () => {
     const { limiter, state, log, fallbacks } = setup();
     state.failing = true;
