@@ -57,8 +57,8 @@ $$;
 -- transaction: totals never disagree with the rows. `expired_tenants` are
 -- the tenants the caller found there and judged expired (from the hour
 -- counts). A tenant's write still in flight when the caller looked is not
--- among them: the partition is locked first, which waits for such writes
--- to commit, then the tenants are looked up again, and any other tenant
+-- among them: events and the partition are locked first, which waits for
+-- such writes to commit, then the tenants are looked up again, and any other tenant
 -- keeps the partition (false; the next run judges again). Nothing is
 -- dropped while rows of the table of before are still to be moved: their
 -- counts are in the count tables and would go with the range.
@@ -78,6 +78,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN false;
   END IF;
+  -- The parent first, as DROP TABLE and every query lock them: the other
+  -- order deadlocks with a query reading the partition.
+  LOCK TABLE ONLY events IN ACCESS EXCLUSIVE MODE;
   EXECUTE pg_catalog.format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', partition_name);
   IF EXISTS (SELECT 1 FROM tenants_with_events_before(high) AS t WHERE t <> ALL (expired_tenants)) THEN
     RETURN false;

@@ -18,6 +18,8 @@ import { openStore } from "./storage/open-store";
 import { createUsageRecorder } from "./storage/usage-recorder";
 
 const TRACE_FLUSH_TIMEOUT_MS = 3000;
+/** How long a drain waits on responses nobody reads once all handlers answered and all tails ended. */
+const DRAIN_STALLED_MS = 2000;
 
 function loadConfig(): Config {
   try {
@@ -117,10 +119,19 @@ async function main() {
     bodyBudget,
   });
 
+  // Requests whose handler has not answered yet (a stream counts until its Response is returned).
+  let answering = 0;
   const server = Bun.serve({
     port: config.PORT,
     hostname: config.HOST,
-    fetch: app.fetch,
+    async fetch(request, bunServer) {
+      answering++;
+      try {
+        return await app.fetch(request, bunServer);
+      } finally {
+        answering--;
+      }
+    },
     idleTimeout: config.HTTP_IDLE_TIMEOUT_S,
     // The app bounds every body itself (by its declared length, then counted
     // while streaming, after decompression), so a body of any declared size
@@ -170,17 +181,21 @@ async function main() {
     }
   }
   /**
-   * Stops accepting and waits for in-flight requests. A tail cut from a
-   * client that stopped reading never finishes sending; once only such tails
-   * are left, their connections are closed.
+   * Stops accepting and waits for in-flight requests. Once every handler has
+   * answered and every tail has ended, what can still hold the drain is a
+   * response whose client stopped reading (a tail cut at shutdown): after
+   * DRAIN_STALLED_MS of that, the remaining connections are closed.
    */
   async function drain(server: { stop(closeActiveConnections?: boolean): Promise<void>; readonly pendingRequests: number }) {
     const drained = server.stop(false);
+    let onlyUnreadSince: number | undefined;
     for (;;) {
       const done = await Promise.race([drained.then(() => true), Bun.sleep(100).then(() => false)]);
       if (done) return;
-      if (tail.stalled.size > 0 && server.pendingRequests <= tail.stalled.size) {
-        logger.warn({ tails: tail.stalled.size }, "shutdown: closing tails whose clients stopped reading");
+      const onlyUnread = answering === 0 && tail.open.size === 0;
+      onlyUnreadSince = onlyUnread ? (onlyUnreadSince ?? Date.now()) : undefined;
+      if (onlyUnreadSince !== undefined && Date.now() - onlyUnreadSince >= DRAIN_STALLED_MS) {
+        logger.warn({ responses: server.pendingRequests }, "shutdown: closing connections whose clients stopped reading");
         await server.stop(true);
         return;
       }

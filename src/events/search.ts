@@ -13,17 +13,7 @@ export const SEARCH_SEPARATOR = "\u001f";
 /** Every string value of the payload, then the event id, lowercased and joined by SEARCH_SEPARATOR. */
 export function searchText(values: string[], eventId: string): string {
   values.push(eventId);
-  return foldCase(values.join(SEARCH_SEPARATOR));
-}
-
-/**
- * Lowercased one character at a time, as PostgreSQL's lower() does.
- * JavaScript lowercases a capital sigma by what surrounds it (ς at the end
- * of a word, σ elsewhere), so the text "ΟΔΟΣ" and the term "ΟΣ" would
- * disagree; here a capital sigma is always σ. Terms and texts alike.
- */
-export function foldCase(text: string): string {
-  return text.replaceAll("Σ", "σ").toLowerCase();
+  return values.join(SEARCH_SEPARATOR).toLowerCase();
 }
 
 /** Every string value anywhere in a JSON value (object keys excluded), in `into`. */

@@ -237,7 +237,8 @@ export function readNanos(v: unknown, what: string): UnixNanos {
   }
   if (typeof v === "number") {
     if (!Number.isInteger(v) || v < 0) throw new OtlpDecodeError(`${what} must be an unsigned integer`);
-    if (v >= 2 ** 64) throw new OtlpDecodeError(`${what} must fit in 64 bits`);
+    // JSON.parse rounds the largest fixed64, 2^64 - 1, to 2^64: that one still fits.
+    if (v > 2 ** 64) throw new OtlpDecodeError(`${what} must fit in 64 bits`);
     if (Number.isSafeInteger(v)) return splitSafeNanos(v);
     // Already rounded by JSON.parse; split the double's exact value.
     const big = BigInt(v);

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { storableText } from "../events/event-schema";
 import { splitFieldPath } from "../events/field-path";
-import { foldCase } from "../events/search";
 import { MAX_FIELD_GROUPS } from "../events/limits";
 
 /**
@@ -94,7 +93,7 @@ export function searchTerms(q: string | undefined): string[] {
   const terms: string[] = [];
   const pattern = /"([^"]*)"|(\S+)/g;
   for (let match = pattern.exec(q); match; match = pattern.exec(q)) {
-    const term = foldCase(match[1] ?? match[2] ?? "");
+    const term = (match[1] ?? match[2] ?? "").toLowerCase();
     if (term !== "") terms.push(term);
   }
   return terms;

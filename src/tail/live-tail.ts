@@ -16,8 +16,6 @@ export interface LiveTail {
   readonly open: Set<TailSubscription>;
   /** Ends every open tail with `reason` (their clients reconnect, to another replica when this one goes). */
   endAll(reason: string): void;
-  /** Tails cut after they ended because their clients stopped reading: their responses never finish sending. */
-  readonly stalled: Set<object>;
   /** Sends what ingest handed over, then closes the log. */
   close(): Promise<void>;
 }
@@ -44,7 +42,6 @@ export function createLiveTail(options: LiveTailOptions): LiveTail {
     log,
     publisher,
     open,
-    stalled: new Set(),
     endAll(reason) {
       for (const tail of open) tail.end(reason);
     },

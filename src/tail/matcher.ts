@@ -1,6 +1,6 @@
 import type { StoredEvent } from "../events/event-types";
 import { splitFieldPath } from "../events/field-path";
-import { collectStrings, foldCase, searchText } from "../events/search";
+import { collectStrings, searchText } from "../events/search";
 import type { EventFilter, FieldCondition, JsonScalar } from "../storage/event-store";
 
 /**
@@ -56,8 +56,8 @@ function holds(payload: unknown, condition: FieldCondition): boolean {
     case "in":
       return compared(items, (v) => condition.value.some((w) => v === w));
     case "contains": {
-      const needle = foldCase(condition.value);
-      return items.some((item) => (Array.isArray(item) ? item : [item]).some((v) => typeof v === "string" && foldCase(v).includes(needle)));
+      const needle = condition.value.toLowerCase();
+      return items.some((item) => (Array.isArray(item) ? item : [item]).some((v) => typeof v === "string" && v.toLowerCase().includes(needle)));
     }
     default: {
       const bound = condition.value;

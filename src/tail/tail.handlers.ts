@@ -90,7 +90,6 @@ export async function handleTail(c: Context<AppEnv>, query: TailQuery) {
         if (out.aborted) break;
         if (message || Date.now() - wroteAt >= heartbeatMs) {
           if (!(await send(message ? format(message) : `: heartbeat ${new Date().toISOString()}\n\n`))) {
-            tail.stalled.add(subscription);
             out.abort();
             break;
           }

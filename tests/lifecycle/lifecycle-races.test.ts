@@ -63,8 +63,8 @@ describe.skipIf(!databaseUrl)("retention against a write in flight, on PostgreSQ
       retention: { RETENTION_DAYS: undefined, TENANT_RETENTION_DAYS: new Map([[tenants.a.tenant, 3], [tenants.b.tenant, 30]]) },
       now: () => Date.now() + 10 * DAY,
     });
-    // The drop waits for b's transaction (its lock on the partition), which then commits.
-    await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE relation = ${part}::regclass AND NOT granted`).length > 0);
+    // The drop waits for b's transaction (its locks on events and the partition), which then commits.
+    await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'`).length > 0);
     commit();
     await inFlight;
     await maintenance;
@@ -78,6 +78,53 @@ describe.skipIf(!databaseUrl)("retention against a write in flight, on PostgreSQ
     // a's own row still went, by the bounded deletes of a shorter retention.
     expect(await total(tenants.a.key)).toBe(0);
     expect((await handle.sql`SELECT 1 FROM events WHERE tenant_id = ${tenants.a.tenant}`).length).toBe(0);
+  }, 30_000);
+});
+
+describe.skipIf(!databaseUrl)("dropping a partition beside readers, on PostgreSQL", () => {
+  let handle: StoreHandle;
+  beforeAll(async () => {
+    handle = await openPostgresTestStore(databaseUrl!);
+  });
+  afterAll(async () => {
+    await handle?.cleanup();
+  });
+
+  test("a query reading the partition while a drop waits for its locks waits too, and never deadlocks", async () => {
+    const tenants = freshTenants();
+    const app = buildApp(handle.store, tenants);
+    const at = new Date(Date.now() - HOUR).toISOString();
+    expect((await postJson(app, "/ingest", [makeEvent(1, { timestamp: at })], tenants.a.key)).status).toBe(200);
+    const [row] = await handle.sql<{ part: string; upper: Date }[]>`
+      SELECT e.tableoid::regclass::text AS part, p.upper_bound AS upper
+      FROM events AS e JOIN event_partitions AS p ON p.name = e.tableoid::regclass::text WHERE e.tenant_id = ${tenants.a.tenant}`;
+    // A write of the same tenant into that partition, held open.
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    const event = { eventId: "held", eventType: "log" as const, serviceName: "svc", timestamp: at, payloadJson: "{}", payloadBytes: 2, searchText: "held", traceId: null };
+    const writer = handle.store.sql.begin(async (tx) => {
+      await ingestBatch(tx, tenants.a.tenant, handle.store.appRole, toColumns([event]), 1);
+      await committed;
+    });
+    await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE relation = ${row!.part}::regclass AND granted AND mode = 'RowExclusiveLock'`).length > 0);
+    const owner = postgres(databaseUrl!, { max: 2, onnotice: () => {}, connection: { search_path: (await handle.sql<{ s: string }[]>`SELECT current_schema() AS s`)[0]!.s } });
+    try {
+      const drop = owner.begin(async (tx) => {
+        await tx`SELECT set_config('lock_timeout', '10s', true)`;
+        return (await tx<{ ok: boolean }[]>`SELECT drop_expired_partition(${row!.part}, ${row!.upper}, ARRAY[${tenants.a.tenant}]) AS ok`)[0]!.ok;
+      });
+      await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'`).length > 0);
+      // Sent now (postgres.js sends a query when it is awaited or executed); it queues behind the drop.
+      const reader = owner<{ n: number }[]>`SELECT count(*)::int AS n FROM events`.execute();
+      await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE NOT granted AND mode = 'AccessShareLock'`).length > 0);
+      commit();
+      await writer;
+      expect(await drop).toBe(true);
+      const [counted] = await reader;
+      expect(typeof counted!.n).toBe("number");
+    } finally {
+      await owner.end();
+    }
   }, 30_000);
 });
 

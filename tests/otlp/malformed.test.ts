@@ -55,6 +55,8 @@ test("times beyond fixed64 are an OtlpDecodeError, not a stored time", () => {
   expectDecodeError("traces", spans({ ...ok, startTimeUnixNano: 1e30 }), "json", /startTimeUnixNano must fit in 64 bits/);
   const max = decodeEvents("traces", spans({ ...ok, endTimeUnixNano: "18446744073709551615" }), "json");
   expect(max).toHaveLength(1);
+  // As a JSON number the largest fixed64 parses as 2^64, and still fits.
+  expect(decodeEvents("traces", text(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${ok.traceId}","spanId":"${ok.spanId}","startTimeUnixNano":"1","endTimeUnixNano":18446744073709551615}]}]}]}`), "json")).toHaveLength(1);
 });
 
 test("a log record whose trace or span id has the wrong length is rejected alone (partial success)", () => {

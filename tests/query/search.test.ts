@@ -64,18 +64,6 @@ describeOnStores("search", (suite) => {
       expect(await ids(app, a.key, { q: '"promo a_b"' })).toEqual([]);
       expect(await ids(app, a.key, { q: "   " })).toHaveLength(7);
     });
-
-    test("a capital sigma matches wherever it stands: terms and texts are lowercased a character at a time", async () => {
-      const { app, a } = suite.fresh();
-      // JavaScript alone would lowercase the first to "οδος" (a final ς) and the term "ΟΣ" to "οσ".
-      await ingest(app, a.key, withPayloads([{ msg: "ΟΔΟΣ" }, { msg: "ΟΣΑ" }, { msg: "οδος" }]));
-      expect(await ids(app, a.key, { q: "ΟΣ" })).toEqual(["p-0", "p-1"]);
-      expect(await ids(app, a.key, { q: "Σ" })).toEqual(["p-0", "p-1"]);
-      expect(await ids(app, a.key, { q: "οσ" })).toEqual(["p-0", "p-1"]);
-      // A small final sigma as sent is its own letter, as for where: contains.
-      expect(await ids(app, a.key, { q: "ος" })).toEqual(["p-2"]);
-      expect(await ids(app, a.key, { where: [{ field: "msg", op: "contains", value: "Σ" }] })).toEqual(["p-0", "p-1"]);
-    });
   });
 
   describe("where: field conditions", () => {
