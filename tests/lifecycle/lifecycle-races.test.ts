@@ -25,15 +25,10 @@ const silent = createLogger({ level: "silent" });
 if (!databaseUrl) console.log("lifecycle races: skipped, TEST_DATABASE_URL is not set (they need concurrent PostgreSQL sessions)");
 
 describe.skipIf(!databaseUrl)("retention against a write in flight, on PostgreSQL", () => {
-  let handle: StoreHandle;
-  beforeAll(async () => {
-    handle = await openPostgresTestStore(databaseUrl!);
-  });
-  afterAll(async () => {
-    await handle?.cleanup();
-  });
+  const opened = postgresStore();
 
   test("a partition whose expired tenant was judged alone is kept when another tenant's write commits into it meanwhile", async () => {
+    const handle = opened();
     const tenants = freshTenants();
     const app = buildApp(handle.store, tenants);
     const at = new Date(Date.now() - HOUR).toISOString();
@@ -45,13 +40,7 @@ describe.skipIf(!databaseUrl)("retention against a write in flight, on PostgreSQ
     await ensurePartitions(handle.store.sql, 6, Date.now() + 10 * DAY);
 
     // Tenant b (a retention of 30 days) back-fills the same hour in a transaction still open.
-    let commit!: () => void;
-    const committed = new Promise<void>((resolve) => (commit = resolve));
-    const event = { eventId: "late-b", eventType: "log" as const, serviceName: "svc", timestamp: at, payloadJson: "{}", payloadBytes: 2, searchText: "late-b", traceId: null };
-    const inFlight = handle.store.sql.begin(async (tx) => {
-      await ingestBatch(tx, tenants.b.tenant, handle.store.appRole, toColumns([event]), 1);
-      await committed;
-    });
+    const { commit, done: inFlight } = heldWrite(handle, tenants.b.tenant, "late-b", at);
     await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE relation = ${part}::regclass AND granted AND mode = 'RowExclusiveLock'`).length > 0);
 
 
@@ -82,15 +71,10 @@ describe.skipIf(!databaseUrl)("retention against a write in flight, on PostgreSQ
 });
 
 describe.skipIf(!databaseUrl)("dropping a partition beside readers, on PostgreSQL", () => {
-  let handle: StoreHandle;
-  beforeAll(async () => {
-    handle = await openPostgresTestStore(databaseUrl!);
-  });
-  afterAll(async () => {
-    await handle?.cleanup();
-  });
+  const opened = postgresStore();
 
   test("a query reading the partition while a drop waits for its locks waits too, and never deadlocks", async () => {
+    const handle = opened();
     const tenants = freshTenants();
     const app = buildApp(handle.store, tenants);
     const at = new Date(Date.now() - HOUR).toISOString();
@@ -99,13 +83,7 @@ describe.skipIf(!databaseUrl)("dropping a partition beside readers, on PostgreSQ
       SELECT e.tableoid::regclass::text AS part, p.upper_bound AS upper
       FROM events AS e JOIN event_partitions AS p ON p.name = e.tableoid::regclass::text WHERE e.tenant_id = ${tenants.a.tenant}`;
     // A write of the same tenant into that partition, held open.
-    let commit!: () => void;
-    const committed = new Promise<void>((resolve) => (commit = resolve));
-    const event = { eventId: "held", eventType: "log" as const, serviceName: "svc", timestamp: at, payloadJson: "{}", payloadBytes: 2, searchText: "held", traceId: null };
-    const writer = handle.store.sql.begin(async (tx) => {
-      await ingestBatch(tx, tenants.a.tenant, handle.store.appRole, toColumns([event]), 1);
-      await committed;
-    });
+    const { commit, done: writer } = heldWrite(handle, tenants.a.tenant, "held", at);
     await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE relation = ${row!.part}::regclass AND granted AND mode = 'RowExclusiveLock'`).length > 0);
     const owner = postgres(databaseUrl!, { max: 2, onnotice: () => {}, connection: { search_path: (await handle.sql<{ s: string }[]>`SELECT current_schema() AS s`)[0]!.s } });
     try {
@@ -129,24 +107,13 @@ describe.skipIf(!databaseUrl)("dropping a partition beside readers, on PostgreSQ
 });
 
 describe.skipIf(!databaseUrl)("maintenance's DDL against a long transaction, on PostgreSQL", () => {
-  let handle: StoreHandle;
-  beforeAll(async () => {
-    handle = await openPostgresTestStore(databaseUrl!);
-  });
-  afterAll(async () => {
-    await handle?.cleanup();
-  });
+  const opened = postgresStore();
 
   test("creating a partition gives way to a transaction in flight instead of queueing every read and write behind it; the next run creates it", async () => {
+    const handle = opened();
     const tenants = freshTenants();
     // A write into tomorrow's partition, its transaction held open.
-    let commit!: () => void;
-    const committed = new Promise<void>((resolve) => (commit = resolve));
-    const event = { eventId: "long-tx", eventType: "log" as const, serviceName: "svc", timestamp: new Date(Date.now() + 20 * HOUR).toISOString(), payloadJson: "{}", payloadBytes: 2, searchText: "long-tx", traceId: null };
-    const inFlight = handle.store.sql.begin(async (tx) => {
-      await ingestBatch(tx, tenants.a.tenant, handle.store.appRole, toColumns([event]), 1);
-      await committed;
-    });
+    const { commit, done: inFlight } = heldWrite(handle, tenants.a.tenant, "long-tx", new Date(Date.now() + 20 * HOUR).toISOString());
     await waitFor(async () => (await handle.sql`SELECT 1 FROM pg_locks WHERE relation = 'events'::regclass AND granted AND mode = 'RowExclusiveLock'`).length > 0);
 
     // Half a day on, the partitions of the next 48 hours are one short.
@@ -250,4 +217,28 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
     if (Date.now() > deadline) throw new Error("timed out waiting for the database");
     await Bun.sleep(20);
   }
+}
+
+/** A store of its own for the tests of one describe block. */
+function postgresStore(): () => StoreHandle {
+  let handle: StoreHandle;
+  beforeAll(async () => {
+    handle = await openPostgresTestStore(databaseUrl!);
+  });
+  afterAll(async () => {
+    await handle?.cleanup();
+  });
+  return () => handle;
+}
+
+/** A write of one event for `tenant`, its transaction held open until `commit()`; `done` settles after. */
+function heldWrite(handle: StoreHandle, tenant: string, eventId: string, timestamp: string) {
+  let commit!: () => void;
+  const committed = new Promise<void>((resolve) => (commit = resolve));
+  const event = { eventId, eventType: "log" as const, serviceName: "svc", timestamp, payloadJson: "{}", payloadBytes: 2, searchText: eventId, traceId: null };
+  const done = handle.store.sql.begin(async (tx) => {
+    await ingestBatch(tx, tenant, handle.store.appRole, toColumns([event]), 1);
+    await committed;
+  });
+  return { commit, done };
 }
