@@ -28,8 +28,12 @@ BEGIN
                    interval '8 hours', interval '12 hours', interval '1 day') THEN
     RAISE EXCEPTION 'partition width must divide a day: %', width;
   END IF;
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(pg_catalog.current_schema() || '.create_event_partitions'));
   through := LEAST(through, pg_catalog.now() + interval '7 days');
+  SELECT pg_catalog.max(upper_bound) INTO next_start FROM event_partitions;
+  IF next_start > through THEN
+    RETURN 0; -- nothing to make: no lock taken (every replica asks at start-up)
+  END IF;
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(pg_catalog.current_schema() || '.create_event_partitions'));
   SELECT pg_catalog.max(upper_bound) INTO next_start FROM event_partitions;
   WHILE next_start <= through LOOP
     part := 'events_' || pg_catalog.to_char(next_start AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24');

@@ -13,7 +13,7 @@ import { REFRESH_MS } from "./tail-log";
 import { parsePosition, TailSubscription, type TailMessage, type TailPosition } from "./tail-subscription";
 import type { TailQuery } from "./tail.schemas";
 
-/** How long an ended tail's last messages may take to write before the stream is cut. */
+/** How long an ended tail may go without a write taken before the stream is cut. */
 const END_WRITE_MS = 1000;
 
 /**
@@ -74,10 +74,20 @@ export async function handleTail(c: Context<AppEnv>, query: TailQuery) {
   c.header("X-Accel-Buffering", "no");
   return stream(c, async (out) => {
     out.onAbort(() => subscription.close());
-    // Once the tail is ended (shutdown), a client that stopped reading gets END_WRITE_MS more, then the stream
-    // is cut: a write blocked on its full socket would otherwise hold the drain until the hard deadline.
-    const cut = subscription.whenEnded.then(() => Bun.sleep(END_WRITE_MS)).then(() => "cut" as const);
-    const send = async (text: string) => (await Promise.race([out.write(text), cut])) !== "cut";
+    // Once the tail is ended (shutdown), a client that goes END_WRITE_MS without taking a write is cut: a write
+    // blocked on its full socket would otherwise hold the drain until the hard deadline. One still reading
+    // gets its queued messages.
+    let progressAt = Date.now();
+    const cut = subscription.whenEnded.then(async () => {
+      progressAt = Date.now();
+      for (let idle = 0; idle < END_WRITE_MS; idle = Date.now() - progressAt) await Bun.sleep(END_WRITE_MS - idle);
+      return "cut" as const;
+    });
+    const send = async (text: string) => {
+      if ((await Promise.race([out.write(text), cut])) === "cut") return false;
+      progressAt = Date.now();
+      return true;
+    };
     try {
       await out.write(`retry: 2000\n: open\n\n`);
       const heartbeatMs = config.TAIL_HEARTBEAT_S * 1000;
