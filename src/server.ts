@@ -12,7 +12,7 @@ import { createMetrics } from "./observability/metrics";
 import { createTracerProvider } from "./observability/tracer-provider";
 import { waitUntilReady } from "./ratelimit";
 import { createLimiterFromConfig } from "./ratelimit/from-config";
-import { ownerClient, scheduleMaintenance } from "./storage/maintenance";
+import { ownerClient, scheduleMaintenance, warnNoSlices } from "./storage/maintenance";
 import { createLiveTail } from "./tail/live-tail";
 import { openStore } from "./storage/open-store";
 import { createUsageRecorder } from "./storage/usage-recorder";
@@ -96,9 +96,7 @@ async function main() {
     void store.migration.then(() => {
       const owner = ownerClient(config);
       // Without an owner's client maintenance cannot even look (behind PgBouncer, with no MIGRATION_DATABASE_URL): said here.
-      if (!owner && store.kind === "postgres") {
-        logger.warn({}, "search slices need the tables' owner on a direct connection (MIGRATION_DATABASE_URL): until then rare words read the open partition whole");
-      }
+      if (!owner && store.kind === "postgres") warnNoSlices(logger, "search slices need the tables' owner on a direct connection (MIGRATION_DATABASE_URL)");
       stopMaintenance = scheduleMaintenance({
         store, intervalS: config.MAINTENANCE_INTERVAL_S, partitionHours: config.PARTITION_HOURS, retention: config, logger, owner,
       });

@@ -244,11 +244,16 @@ export function scheduleMaintenance(
 async function ownerAvailable(owner: Sql, logger: Pick<Logger, "warn"> | undefined): Promise<boolean> {
   try {
     if (await ownsEvents(owner)) return true;
-    warnOnce(logger, "search slices need the tables' owner (MIGRATION_DATABASE_URL): until then rare words read the open partition whole");
+    warnNoSlices(logger, "search slices need the tables' owner (MIGRATION_DATABASE_URL)");
   } catch (error) {
-    warnOnce(logger, `search slices: cannot connect as the tables' owner (${(error as Error).message}): until then rare words read the open partition whole`);
+    warnNoSlices(logger, `search slices: cannot connect as the tables' owner (${(error as Error).message})`);
   }
   return false;
+}
+
+/** Says once why maintenance builds no search slices, and what that costs. */
+export function warnNoSlices(logger: Pick<Logger, "warn"> | undefined, why: string) {
+  warnOnce(logger, `${why}: until then rare words read the open partition whole`);
 }
 
 /** Said once per logger (so once per process), not every run. */

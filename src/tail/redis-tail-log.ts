@@ -97,10 +97,14 @@ export function createRedisTailLog(options: RedisTailLogOptions): TailLog {
     }
   }
 
+  async function append(tenantId: string, entry: TailEntryBody) {
+    await commands.xadd(key(tenantId, "log"), "MAXLEN", "~", options.maxEntries, "*", ...entryFields(entry));
+  }
+
   /** Extends the live mark; one that had lapsed is set again and marked in the log. */
   async function keepLive(tenantId: string) {
     if ((await commands.set(key(tenantId, "live"), "1", "EX", liveTtl, "NX")) === "OK") {
-      await commands.xadd(key(tenantId, "log"), "MAXLEN", "~", options.maxEntries, "*", ...entryFields({ lost: null }));
+      await append(tenantId, { lost: null });
     } else {
       await commands.expire(key(tenantId, "live"), liveTtl);
     }
@@ -109,9 +113,7 @@ export function createRedisTailLog(options: RedisTailLogOptions): TailLog {
   return {
     kind: "redis",
 
-    async append(tenantId, entry) {
-      await commands.xadd(key(tenantId, "log"), "MAXLEN", "~", options.maxEntries, "*", ...entryFields(entry));
-    },
+    append,
 
     async isLive(tenantId) {
       return (await commands.exists(key(tenantId, "live"))) === 1;

@@ -74,9 +74,9 @@ export async function handleTail(c: Context<AppEnv>, query: TailQuery) {
   c.header("X-Accel-Buffering", "no");
   return stream(c, async (out) => {
     out.onAbort(() => subscription.close());
-    // Once the tail is ended (shutdown), a client that goes END_WRITE_MS without taking a write is cut: a write
-    // blocked on its full socket would otherwise hold the drain until the hard deadline. One still reading
-    // gets its queued messages.
+    // When the last write was taken: heartbeats are due from it. Once the tail is ended (shutdown), a client
+    // that goes END_WRITE_MS without taking a write is cut: a write blocked on its full socket would otherwise
+    // hold the drain until the hard deadline. One still reading gets its queued messages.
     let progressAt = Date.now();
     const cut = subscription.whenEnded.then(async () => {
       progressAt = Date.now();
@@ -92,18 +92,14 @@ export async function handleTail(c: Context<AppEnv>, query: TailQuery) {
       await out.write(`retry: 2000\n: open\n\n`);
       const heartbeatMs = config.TAIL_HEARTBEAT_S * 1000;
       let refreshedAt = Date.now();
-      let wroteAt = Date.now();
       for (;;) {
         if (isShuttingDown?.()) subscription.end("the server is shutting down; reconnect to resume");
         // Woken at least every REFRESH_MS, whatever the heartbeat: the slot and live mark expire without refreshes.
         const message = await subscription.next(Math.min(heartbeatMs, REFRESH_MS));
         if (out.aborted) break;
-        if (message || Date.now() - wroteAt >= heartbeatMs) {
-          if (!(await send(message ? format(message) : `: heartbeat ${new Date().toISOString()}\n\n`))) {
-            out.abort();
-            break;
-          }
-          wroteAt = Date.now();
+        if ((message || Date.now() - progressAt >= heartbeatMs) && !(await send(message ? format(message) : `: heartbeat ${new Date().toISOString()}\n\n`))) {
+          out.abort();
+          break;
         }
         if (message?.kind === "end") break;
         if (Date.now() - refreshedAt > REFRESH_MS) {
